@@ -1,0 +1,53 @@
+"""Huiying (回应): one voice for a public institution's answers to public opinion."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask, request, session
+
+from app import config, errors
+from app.extensions import babel, csrf, db, login, migrate
+
+
+LOCALES = ("zh_Hans_CN", "en")
+
+
+def _locale() -> str:
+    """Simplified Chinese unless the person chose English (`?lang=en`, kept in the session)."""
+    chosen = request.args.get("lang")
+    if chosen in LOCALES:
+        session["locale"] = chosen
+    return session.get("locale") if session.get("locale") in LOCALES else LOCALES[0]
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app: configuration, extensions, and every package's blueprints."""
+    app = Flask(__name__, instance_path=os.environ.get("HUIYING_INSTANCE") or None, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(config.from_environment(app.instance_path))
+    if overrides:
+        app.config.update(overrides)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
+                     render_as_batch=True)
+    login.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_locale, default_translation_directories="translations")
+    errors.register(app)
+
+    from app import auth, cli, web
+    from publishing import init_app as init_publishing
+    from review import init_app as init_review
+    from wechat import init_app as init_wechat
+
+    auth.init_app(app)
+    web.init_app(app)
+    init_review(app)
+    init_publishing(app)
+    init_wechat(app)
+    cli.init_app(app)
+    return app

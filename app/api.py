@@ -1,0 +1,112 @@
+"""What every JSON endpoint shares: who is calling, the JSON body, paging."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, g, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
+
+from app.errors import Forbidden, HuiyingError, Invalid, TooLarge, Unauthenticated
+from app.extensions import csrf, db
+from app.models import ApiToken, User, hash_token
+from app.timeutil import utcnow
+
+MAX_JSON_BYTES = 1024 * 1024
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _bearer_user() -> User | None:
+    header = request.headers.get("Authorization", "")
+    if not header.lower().startswith("bearer "):
+        return None
+    token = header[7:].strip()
+    row = db.session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked.is_(False))
+    )
+    if row is None or not row.user.active:
+        raise Unauthenticated(_("令牌无效或已停用"))
+    row.last_used_at = utcnow()
+    return row.user
+
+
+def actor() -> User:
+    """The caller: a bearer token, or the session (then writes need the CSRF token). 401 otherwise."""
+    if "actor" in g:
+        return g.actor
+    user = _bearer_user()
+    if user is None:
+        if not current_user.is_authenticated:
+            raise Unauthenticated(_("请先登录或提供 API 令牌"))
+        user = current_user._get_current_object()
+        if request.method in MUTATING:
+            try:
+                csrf.protect()
+            except CSRFError:
+                raise Forbidden(_("缺少或无效的 CSRF 令牌（请求头 X-CSRFToken）")) from None
+    g.actor = user
+    return user
+
+
+class BadBody:
+    """A body that could not be read; raised by the validators, after the 401/403/404 checks."""
+
+    def __init__(self, error: HuiyingError) -> None:
+        self.error = error
+
+
+def json_body() -> Any:
+    """The request's JSON, or a `BadBody` (400 malformed, 413 over 1 MB) for the validators to raise."""
+    if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
+        return BadBody(TooLarge(_("请求体不能超过 1 MB")))
+    raw = request.get_data(cache=True)
+    if len(raw) > MAX_JSON_BYTES:
+        return BadBody(TooLarge(_("请求体不能超过 1 MB")))
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return BadBody(Invalid(_("请求体不是有效的 JSON"), fields={"_": _("JSON 格式错误")}))
+
+
+def require_mapping(data: Any) -> dict[str, Any]:
+    """The body as an object, or the 400/413 it deserves."""
+    if isinstance(data, BadBody):
+        raise data.error
+    if not isinstance(data, dict):
+        raise Invalid(_("请求体必须是 JSON 对象"), fields={"_": _("必须是 JSON 对象")})
+    return data
+
+
+def page_args() -> tuple[int, int]:
+    """`page` (from 1) and `per_page` (default 20, at most 100)."""
+    fields = {}
+    try:
+        page = int(request.args.get("page", 1))
+        if page < 1:
+            raise ValueError
+    except ValueError:
+        fields["page"] = _("应为不小于 1 的整数")
+        page = 1
+    try:
+        per_page = int(request.args.get("per_page", 20))
+        if not 1 <= per_page <= 100:
+            raise ValueError
+    except ValueError:
+        fields["per_page"] = _("应为 1–100 的整数")
+        per_page = 20
+    if fields:
+        raise Invalid(_("分页参数有误"), fields=fields)
+    return page, per_page
+
+
+def api_blueprint(name: str, import_name: str) -> Blueprint:
+    """A blueprint under /api/v1 whose writes are CSRF-checked by `actor()`, not globally."""
+    bp = Blueprint(name, import_name, url_prefix="/api/v1")
+    csrf.exempt(bp)
+    return bp

@@ -1,0 +1,61 @@
+"""Configuration from the environment (CONTRACT §2), with embedded defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def from_environment(instance_path: str) -> dict[str, object]:
+    """Every setting the app reads, taken from os.environ with the contract's defaults."""
+    env = os.environ
+    instance = Path(instance_path)
+    secret = env.get("SECRET_KEY") or _instance_secret(instance)
+    return {
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL") or f"sqlite:///{instance / 'huiying.db'}",
+        "REDIS_URL": env.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "EXPERT_APPROVALS_REQUIRED": int(env.get("EXPERT_APPROVALS_REQUIRED", "1")),
+        "PORTAL_WEBHOOK_URL": env.get("PORTAL_WEBHOOK_URL") or None,
+        "PORTAL_WEBHOOK_SECRET": env.get("PORTAL_WEBHOOK_SECRET", ""),
+        "WECHAT_APP_ID": env.get("WECHAT_APP_ID") or None,
+        "WECHAT_APP_SECRET": env.get("WECHAT_APP_SECRET") or None,
+        "WECHAT_TOKEN": env.get("WECHAT_TOKEN", "huiying-sandbox-token"),
+        "WECHAT_ENCODING_AES_KEY": env.get("WECHAT_ENCODING_AES_KEY") or None,
+        "WECHAT_API_BASE": env.get("WECHAT_API_BASE", "https://api.weixin.qq.com").rstrip("/"),
+        "MEDIA_ROOT": env.get("MEDIA_ROOT") or str(instance / "media"),
+        "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), False),
+        "REMEMBER_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), False),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        # Uploads are ≤ 5 MB; anything larger is refused before it is read (413).
+        "MAX_CONTENT_LENGTH": 6 * 1024 * 1024,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "JSON_AS_ASCII": False,
+        "PASSWORD_HASH_METHOD": env.get("PASSWORD_HASH_METHOD", "scrypt"),
+    }
+
+
+def _instance_secret(instance: Path) -> str:
+    """A stable per-install secret, so sessions survive restarts without configuration."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value

@@ -1,0 +1,94 @@
+"""Typed errors carrying the contract's codes (CONTRACT §3), and their one mapping to HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+
+class HuiyingError(Exception):
+    """Base of every error a user can cause; `code` and `status` come from the contract."""
+
+    status = 400
+    code = "invalid"
+
+    def __init__(self, message: str = "", fields: dict[str, str] | None = None) -> None:
+        super().__init__(message or self.code)
+        self.message = message or self.code
+        self.fields = fields
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.fields is not None:
+            error["fields"] = self.fields
+        return {"error": error}
+
+
+class Invalid(HuiyingError):
+    status, code = 400, "invalid"
+
+
+class Unauthenticated(HuiyingError):
+    status, code = 401, "unauthenticated"
+
+
+class Forbidden(HuiyingError):
+    status, code = 403, "forbidden"
+
+
+class WrongRole(Forbidden):
+    code = "wrong_role"
+
+
+class WrongUnit(Forbidden):
+    code = "wrong_unit"
+
+
+class NotFound(HuiyingError):
+    status, code = 404, "not_found"
+
+
+class TooLarge(HuiyingError):
+    status, code = 413, "too_large"
+
+
+class RateLimited(HuiyingError):
+    status, code = 429, "rate_limited"
+
+
+class WrongState(HuiyingError):
+    status, code = 409, "wrong_state"
+
+
+_HTTP_CODES = {
+    400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+    405: "invalid", 413: "too_large", 415: "invalid", 429: "rate_limited",
+}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path.startswith("/sandbox/wechat/cgi-bin/")
+
+
+def register(app: Flask) -> None:
+    """JSON errors under /api (CONTRACT §3 error model), HTML pages elsewhere; never a bare 500."""
+
+    @app.errorhandler(HuiyingError)
+    def _domain(error: HuiyingError) -> tuple[Response, int] | tuple[str, int]:
+        if _wants_json():
+            return jsonify(error.body()), error.status
+        return render_template("error.html", status=error.status, message=error.message), error.status
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> tuple[Response, int] | tuple[str, int] | HTTPException:
+        status = error.code or 500
+        if status < 400:
+            return error
+        if _wants_json():
+            code = _HTTP_CODES.get(status, "invalid" if status < 500 else "server_error")
+            message = _("请求内容过大") if status == 413 else (error.description or error.name)
+            return jsonify({"error": {"code": code, "message": message}}), status
+        return render_template("error.html", status=status, message=error.description), status

@@ -1,0 +1,151 @@
+"""People and places: units, users with their roles, API tokens, the audit trail."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import secrets
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from flask_login import UserMixin
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.extensions import db
+from app.timeutil import UTCDateTime, utcnow
+
+
+class Role(enum.StrEnum):
+    """What a person may do (CONTRACT §1 `users create --role`)."""
+
+    DRAFTER = "drafter"
+    EXPERT = "expert"
+    LEADER = "leader"
+    OFFICE = "office"
+    ADMIN = "admin"
+
+
+class Unit(db.Model):
+    """A unit of the institution; it speaks for what it is in charge of (谁主管谁发声)."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    first_responsible: Mapped[str] = mapped_column(String(64), default="")
+    direct_responsible: Mapped[str] = mapped_column(String(64), default="")
+    contact_phone: Mapped[str] = mapped_column(String(32), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    parent: Mapped[Unit | None] = relationship(remote_side=[id])
+
+    @classmethod
+    def by_code(cls, code: str) -> Unit | None:
+        """The unit with this code, or None."""
+        return db.session.scalar(select(cls).where(cls.code == code))
+
+
+class User(UserMixin, db.Model):
+    """A person who signs in; holds one or more roles in one unit."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64), default="")
+    password_hash: Mapped[str] = mapped_column(String(256))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    unit: Mapped[Unit] = relationship(lazy="joined")
+    role_rows: Mapped[list[UserRole]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset(Role(r.role) for r in self.role_rows)
+
+    def has_role(self, *roles: Role) -> bool:
+        """True when the user holds any of these roles."""
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def sees_all_units(self) -> bool:
+        return self.has_role(Role.OFFICE, Role.ADMIN)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login reads this
+        return self.active
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @classmethod
+    def by_username(cls, username: str) -> User | None:
+        return db.session.scalar(select(cls).where(cls.username == username))
+
+
+class UserRole(db.Model):
+    __tablename__ = "user_roles"
+    __table_args__ = (UniqueConstraint("user_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+
+
+def hash_token(token: str) -> str:
+    """Tokens are stored as sha256: a leaked table does not leak credentials."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiToken(db.Model):
+    """A bearer token for the API; only its hash is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked: Mapped[bool] = mapped_column(default=False)
+
+    user: Mapped[User] = relationship()
+
+    @staticmethod
+    def new_secret() -> str:
+        return "hy_" + secrets.token_urlsafe(32)
+
+
+class AuditEvent(db.Model):
+    """Who changed what, from where, and how it looked before and after."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_object", "object_type", "object_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[int | None] = mapped_column()
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+
+    actor: Mapped[User | None] = relationship()

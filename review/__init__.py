@@ -1,0 +1,14 @@
+"""The review workflow: statements, revisions, expert review, agency confirmation, leader approval."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the statements API and the drafting and review pages."""
+    from review import api, media, views
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(media.bp)
+    app.register_blueprint(views.bp)

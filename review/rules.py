@@ -1,0 +1,64 @@
+"""The workflow rules as plain functions: who may act, and which stage a statement waits on."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from app.errors import WrongRole, WrongUnit
+from app.models import Role, User
+from review.errors import DuplicateReviewer, SelfReview
+from review.models import Stage, Statement, Status, Verdict
+
+STAGE_ROLE = {Stage.EXPERT: Role.EXPERT, Stage.LEADER: Role.LEADER}
+
+
+def pending_stage(statement: Statement, experts_required: int) -> Stage | None:
+    """The stage an in-review statement waits on (CONTRACT rule 2), counting only the current revision."""
+    if statement.status != Status.IN_REVIEW:
+        return None
+    decisions = statement.current_decisions()
+    experts = {
+        d.reviewer_id for d in decisions if d.stage == Stage.EXPERT and d.decision == Verdict.APPROVE
+    }
+    if len(experts) < experts_required:
+        return Stage.EXPERT
+    confirmed = {c.agency for c in statement.current_confirmations()}
+    if any(agency not in confirmed for agency in statement.agencies):
+        return Stage.AGENCY
+    return Stage.LEADER
+
+
+def refresh(statement: Statement, experts_required: int) -> None:
+    """Store the pending stage so work lists are a plain indexed query."""
+    stage = pending_stage(statement, experts_required)
+    statement.pending_stage = stage.value if stage else None
+
+
+def can_see(user: User, statement: Statement) -> bool:
+    """Office and admin see every unit; everyone else their own unit (CONTRACT §3 visibility)."""
+    return user.sees_all_units or statement.unit_id == user.unit_id
+
+
+def require_role(user: User, *roles: Role) -> None:
+    """403 wrong_role unless the user holds one of `roles`."""
+    if not user.has_role(*roles):
+        raise WrongRole(_("需要以下角色之一：%(roles)s", roles="、".join(r.value for r in roles)))
+
+
+def require_own_unit(user: User, statement: Statement, *, office_may: bool = False) -> None:
+    """403 wrong_unit for another unit's statement (CONTRACT rule 4)."""
+    if statement.unit_id == user.unit_id:
+        return
+    if office_may and user.has_role(Role.OFFICE):
+        return
+    raise WrongUnit(_("只能处理本单位的回应"))
+
+
+def require_may_review(user: User, statement: Statement, verdict: str | None) -> None:
+    """Separation of duties (CONTRACT rule 3): no author reviews; nobody approves one revision twice."""
+    if any(rev.author_id == user.id for rev in statement.revisions):
+        raise SelfReview(_("您撰写过本回应的修订稿，不能审核"))
+    if verdict == Verdict.APPROVE and any(
+        d.reviewer_id == user.id and d.decision == Verdict.APPROVE for d in statement.current_decisions()
+    ):
+        raise DuplicateReviewer(_("您已批准过此修订稿，同一人不能批准两个环节"))

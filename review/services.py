@@ -1,0 +1,268 @@
+"""One function per state change of a statement: check rights, change state, audit, commit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from blinker import Namespace
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app import audit
+from app.errors import Invalid, NotFound, WrongState, WrongUnit
+from app.extensions import db
+from app.models import Role, Unit, User
+from app.timeutil import utcnow
+from review import rules
+from review.errors import StageNotReady, StaleRevision
+from review.models import (
+    CORRECTABLE,
+    EDITABLE,
+    SUBMITTABLE,
+    Channel,
+    Confirmation,
+    Decision,
+    Priority,
+    Revision,
+    Stage,
+    Statement,
+    Status,
+    Verdict,
+    revision_hash,
+)
+from review.validation import (
+    check_wechat_title,
+    confirmation_input,
+    review_input,
+    statement_input,
+)
+
+signals = Namespace()
+#: Sent inside the approving transaction, before commit: publishing stages its release here.
+statement_approved = signals.signal("statement-approved")
+
+
+def _experts_required() -> int:
+    return int(current_app.config["EXPERT_APPROVALS_REQUIRED"])
+
+
+def _snapshot(st: Statement) -> dict[str, Any]:
+    rev = st.current_revision
+    return {
+        "status": st.status,
+        "pending_stage": st.pending_stage,
+        "revision": rev.number if rev else None,
+        "hash": rev.hash if rev else None,
+    }
+
+
+def get_statement(actor: User, statement_id: int, *, for_update: bool = False) -> Statement:
+    """The statement if it exists (404) and the actor may see it (403 wrong_unit)."""
+    query = select(Statement).where(Statement.id == statement_id)
+    if for_update:
+        query = query.with_for_update(of=Statement)
+    st = db.session.scalar(query)
+    if st is None:
+        raise NotFound(_("回应不存在"))
+    if not rules.can_see(actor, st):
+        rules.require_own_unit(actor, st)
+    return st
+
+
+def _new_revision(st: Statement, actor: User, title: str, digest: str, body: str) -> Revision:
+    number = (st.current_revision.number + 1) if st.current_revision else 1
+    rev = Revision(
+        statement=st, number=number, title=title, digest=digest, body=body,
+        hash=revision_hash(title, digest, body), author_id=actor.id,
+    )
+    db.session.add(rev)
+    db.session.flush()
+    st.current_revision = rev
+    st.updated_at = utcnow()
+    return rev
+
+
+def create(actor: User, data: Mapping[str, Any]) -> Statement:
+    """A drafter starts a statement for their unit (CONTRACT POST /statements)."""
+    rules.require_role(actor, Role.DRAFTER)
+    if isinstance(data, Mapping) and isinstance(data.get("unit"), str) and data["unit"] != actor.unit.code:
+        if Unit.by_code(data["unit"]) is not None:
+            raise WrongUnit(_("只能为本单位起草回应"))
+    values = statement_input(data, creating=True)
+    channels = values.channels or [c.value for c in Channel]
+    assert values.title is not None and values.body is not None
+    check_wechat_title(values.title, channels)
+    priority = values.priority or Priority.NORMAL
+    st = Statement(
+        unit_id=actor.unit_id,
+        author_id=actor.id,
+        priority=priority.value,
+        priority_rank=priority.rank,
+        channels=channels,
+        go_live_at=values.go_live_at,
+        agencies=values.agencies or [],
+        case_ids=values.case_ids or [],
+        status=Status.DRAFT.value,
+    )
+    db.session.add(st)
+    db.session.flush()
+    _new_revision(st, actor, values.title, values.digest or "", values.body)
+    audit.record(actor, "statement.create", st, after=_snapshot(st))
+    db.session.commit()
+    return st
+
+
+def correct(actor: User, statement_id: int) -> Statement:
+    """A new draft that corrects a published statement, starting from its published text."""
+    rules.require_role(actor, Role.DRAFTER)
+    original = get_statement(actor, statement_id)
+    rules.require_own_unit(actor, original)
+    if original.status not in CORRECTABLE:
+        raise WrongState(_("只有已发布的回应可以更正"))
+    source = original.approved_revision or original.current_revision
+    assert source is not None
+    st = Statement(
+        unit_id=original.unit_id, author_id=actor.id, priority=original.priority,
+        priority_rank=original.priority_rank, channels=list(original.channels), agencies=list(original.agencies),
+        case_ids=list(original.case_ids), corrects_id=original.id, status=Status.DRAFT.value,
+    )
+    db.session.add(st)
+    db.session.flush()
+    _new_revision(st, actor, source.title, source.digest, source.body)
+    audit.record(actor, "statement.correct", st, after={**_snapshot(st), "corrects": original.id})
+    db.session.commit()
+    return st
+
+
+def edit(actor: User, statement_id: int, data: Mapping[str, Any]) -> Statement:
+    """A new revision; in review it restarts the review at the expert stage (CONTRACT PUT)."""
+    rules.require_role(actor, Role.DRAFTER)
+    st = get_statement(actor, statement_id, for_update=True)
+    rules.require_own_unit(actor, st)
+    values = statement_input(data, creating=False)
+    if values.unit is not None and values.unit.id != st.unit_id:
+        raise Invalid(_("不能更改回应所属单位"), fields={"unit": _("不能更改所属单位")})
+    if st.status not in EDITABLE:
+        raise WrongState(_("当前状态（%(s)s）不能修改", s=st.status))
+    before = _snapshot(st)
+    rev = st.current_revision
+    assert rev is not None
+    title = values.title if values.title is not None else rev.title
+    digest = values.digest if values.digest is not None else rev.digest
+    body = values.body if values.body is not None else rev.body
+    channels = values.channels or st.channels
+    check_wechat_title(title, channels)
+    if values.priority is not None:
+        st.priority, st.priority_rank = values.priority.value, values.priority.rank
+    st.channels = channels
+    if values.go_live_given:
+        st.go_live_at = values.go_live_at
+    if values.agencies is not None:
+        st.agencies = values.agencies
+    if values.case_ids is not None:
+        st.case_ids = values.case_ids
+    _new_revision(st, actor, title, digest, body)
+    if st.status == Status.IN_REVIEW:
+        st.review_round += 1
+    rules.refresh(st, _experts_required())
+    audit.record(actor, "statement.edit", st, before=before, after=_snapshot(st))
+    db.session.commit()
+    return st
+
+
+def submit(actor: User, statement_id: int) -> Statement:
+    """Send a draft (or a revised one) to review: a new round starts at the expert stage."""
+    rules.require_role(actor, Role.DRAFTER)
+    st = get_statement(actor, statement_id, for_update=True)
+    rules.require_own_unit(actor, st)
+    if st.status not in SUBMITTABLE:
+        raise WrongState(_("只有草稿或退回修改的回应可以提交审核"))
+    before = _snapshot(st)
+    st.status = Status.IN_REVIEW.value
+    st.review_round += 1
+    st.submitted_at = st.updated_at = utcnow()
+    rules.refresh(st, _experts_required())
+    audit.record(actor, "statement.submit", st, before=before, after=_snapshot(st))
+    db.session.commit()
+    return st
+
+
+def decide(actor: User, statement_id: int, data: Mapping[str, Any]) -> Decision:
+    """An expert's or leader's decision on one revision hash (CONTRACT rules 1–5)."""
+    rules.require_role(actor, Role.EXPERT, Role.LEADER)
+    stage_asked = data.get("stage") if isinstance(data, Mapping) else None
+    if stage_asked in (Stage.EXPERT, Stage.LEADER):
+        rules.require_role(actor, rules.STAGE_ROLE[Stage(stage_asked)])
+    st = get_statement(actor, statement_id, for_update=True)
+    rules.require_own_unit(actor, st)
+    verdict_asked = data.get("decision") if isinstance(data, Mapping) else None
+    rules.require_may_review(actor, st, verdict_asked)
+    values = review_input(data)
+    if st.status != Status.IN_REVIEW:
+        raise WrongState(_("回应不在审核中"))
+    rev = st.current_revision
+    assert rev is not None
+    if values.revision_hash != rev.hash:
+        raise StaleRevision(_("该修订稿已不是最新版本，请刷新后审核当前文本"))
+    pending = rules.pending_stage(st, _experts_required())
+    if values.stage != pending:
+        raise StageNotReady(
+            _("当前待办环节是 %(p)s，不能进行 %(s)s 审核", p=pending or "-", s=values.stage)
+        )
+    before = _snapshot(st)
+    decision = Decision(
+        statement_id=st.id, revision_id=rev.id, revision_hash=rev.hash, round=st.review_round,
+        stage=values.stage.value, decision=values.decision.value, reviewer_id=actor.id,
+        comment=values.comment,
+    )
+    db.session.add(decision)
+    st.decisions.append(decision)
+    st.updated_at = utcnow()
+    if values.decision == Verdict.REQUEST_CHANGES:
+        st.status = Status.CHANGES_REQUESTED.value
+    elif values.decision == Verdict.REJECT:
+        st.status = Status.REJECTED.value
+    elif values.stage == Stage.LEADER:
+        st.status = Status.APPROVED.value
+        st.approved_revision = rev
+    rules.refresh(st, _experts_required())
+    db.session.flush()
+    audit.record(actor, f"review.{values.stage}.{values.decision}", st, before=before, after=_snapshot(st))
+    if st.status == Status.APPROVED:
+        statement_approved.send(current_app._get_current_object(), statement=st, actor=actor)
+    db.session.commit()
+    return decision
+
+
+def confirm(actor: User, statement_id: int, data: Mapping[str, Any]) -> Confirmation:
+    """Record that another body confirmed this revision (CONTRACT POST /confirmations)."""
+    rules.require_role(actor, Role.DRAFTER, Role.OFFICE)
+    st = get_statement(actor, statement_id, for_update=True)
+    rules.require_own_unit(actor, st, office_may=True)
+    values = confirmation_input(data, st.agencies)
+    if st.status != Status.IN_REVIEW:
+        raise WrongState(_("回应不在审核中"))
+    rev = st.current_revision
+    assert rev is not None
+    if values.revision_hash != rev.hash:
+        raise StaleRevision(_("该修订稿已不是最新版本，请确认当前文本"))
+    if rules.pending_stage(st, _experts_required()) != Stage.AGENCY:
+        raise StageNotReady(_("专家审核完成后才能记录机构确认"))
+    if any(c.agency == values.agency for c in st.current_confirmations()):
+        raise WrongState(_("该机构已确认过此修订稿"))
+    before = _snapshot(st)
+    confirmation = Confirmation(
+        statement_id=st.id, revision_id=rev.id, revision_hash=rev.hash, round=st.review_round,
+        agency=values.agency, contact=values.contact, method=values.method.value, note=values.note,
+        recorded_by_id=actor.id,
+    )
+    db.session.add(confirmation)
+    st.confirmations.append(confirmation)
+    st.updated_at = utcnow()
+    rules.refresh(st, _experts_required())
+    db.session.flush()
+    audit.record(actor, "review.agency.confirm", st, before=before, after={**_snapshot(st), "agency": values.agency})
+    db.session.commit()
+    return confirmation

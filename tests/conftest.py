@@ -1,0 +1,123 @@
+"""Fixtures: the app on SQLite and on PostgreSQL, a clean database and Redis per test."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+import redis as redis_lib
+from flask import Flask
+from sqlalchemy import text
+
+# Tests never touch the demo's instance folder or database.
+os.environ["HUIYING_INSTANCE"] = tempfile.mkdtemp(prefix="huiying-test-instance-")
+os.environ.pop("WECHAT_APP_ID", None)
+os.environ.pop("DATABASE_URL", None)
+
+from app import create_app  # noqa: E402
+from app.extensions import db  # noqa: E402
+
+PG_ADMIN = os.environ.get("HUIYING_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+TEST_REDIS_URL = os.environ.get("HUIYING_TEST_REDIS", "redis://127.0.0.1:6379/15")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this run, dropped at the end."""
+    name = f"huiying_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        if IN_CI:
+            raise
+        pytest.skip(f"PostgreSQL unreachable outside CI: {exc}")
+    admin.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    try:
+        yield f"{base}/{name}"
+    finally:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+        )
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()
+
+
+def _config(database_url: str, media: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": TEST_REDIS_URL,
+        "MEDIA_ROOT": media,
+        "PUBLIC_BASE_URL": "http://huiying.test",
+        "WTF_CSRF_ENABLED": True,
+        # Production hashes with scrypt; tests create many users and need not pay for it.
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "WECHAT_SANDBOX_PUBLISH_DELAY": 0.2,
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Each backend once per run, migrated to head with the project's own migrations."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    app = create_app(_config(url, str(tmp_path_factory.mktemp("media"))))
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+def _wipe() -> None:
+    tables = list(reversed(db.metadata.sorted_tables))
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def redis_client() -> Iterator[redis_lib.Redis]:
+    client = redis_lib.Redis.from_url(TEST_REDIS_URL)
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    """Per-test overrides; a test module may redefine this fixture."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Any, redis_client: redis_lib.Redis, app_config: dict[str, Any]) -> Iterator[Flask]:
+    """The app, no context pushed: each request (and each factory call) gets its own, as in production."""
+    app = create_app(_config(database_url, str(tmp_path / "media"), **app_config))
+    with app.app_context():
+        _wipe()
+    yield app
+    with app.app_context():
+        _wipe()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> Any:
+    return app.test_client()
