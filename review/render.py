@@ -49,11 +49,15 @@ def _allow_attribute(tag: str, name: str, value: str) -> bool:
 
 
 _MARKDOWN_EXTENSIONS = ["extra", "sane_lists", "nl2br"]
+# `align` survives the allow-list where an inline `style` would not.
+_MARKDOWN_CONFIG = {"extra": {"tables": {"use_align_attribute": True}}}
 
 
 def markdown_to_html(text: str) -> str:
     """Markdown to raw (unsanitized) HTML with the extensions every channel shares."""
-    return markdown.markdown(text, extensions=_MARKDOWN_EXTENSIONS, output_format="html")
+    return markdown.markdown(
+        text, extensions=_MARKDOWN_EXTENSIONS, extension_configs=_MARKDOWN_CONFIG, output_format="html"
+    )
 
 
 def to_safe_html(text: str) -> str:
