@@ -10,10 +10,7 @@ def init_app(app: Flask) -> None:
     if app.config.get("WECHAT_APP_ID"):
         return
     from app.extensions import csrf
-    try:  # TEMPORARY until the sandbox lands
-        from wechat.sandbox import bp as sandbox_bp
-    except ImportError:
-        return
+    from wechat.sandbox import bp as sandbox_bp
 
     csrf.exempt(sandbox_bp)
     app.register_blueprint(sandbox_bp, url_prefix="/sandbox/wechat")

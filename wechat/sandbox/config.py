@@ -1,0 +1,28 @@
+"""The settings the sandbox reads from the app config, with the defaults it needs to run bare."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+
+DEFAULTS: dict[str, Any] = {
+    "WECHAT_SANDBOX_APP_ID": "wxsandbox000000001",
+    "WECHAT_SANDBOX_APP_SECRET": "sandbox-secret",
+    "WECHAT_SANDBOX_TOKEN_TTL": 7200,
+    # Seconds a submitted publish job answers publish_status 1 before it finishes.
+    "WECHAT_SANDBOX_PUBLISH_DELAY": 2.0,
+    # Where the PUBLISHJOBFINISH event is POSTed; None pushes nothing.
+    "WECHAT_SANDBOX_CALLBACK_URL": None,
+    # Serves /_faults and /_calls, the switches tests use to make the API misbehave.
+    "WECHAT_SANDBOX_FAULTS": True,
+    "WECHAT_SANDBOX_ACCOUNT_NAME": "沙箱公众号",
+    "WECHAT_TOKEN": "",
+    "WECHAT_ENCODING_AES_KEY": None,
+}
+
+
+def setting(name: str) -> Any:
+    """The app's value for ``name``, or the sandbox default when it is unset."""
+    value = current_app.config.get(name)
+    return DEFAULTS[name] if value is None else value
