@@ -40,6 +40,8 @@ class Unit(db.Model):
     first_responsible: Mapped[str] = mapped_column(String(64), default="")
     direct_responsible: Mapped[str] = mapped_column(String(64), default="")
     contact_phone: Mapped[str] = mapped_column(String(32), default="")
+    #: An uploaded image (sha256) used as the WeChat cover when a statement has no image of its own.
+    wechat_cover: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id])

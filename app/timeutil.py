@@ -44,3 +44,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
+
+
+def format_local(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A time (or an ISO string) as pages show it: Asia/Shanghai."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.astimezone(SHANGHAI).strftime(fmt)

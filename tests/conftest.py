@@ -89,6 +89,9 @@ def _wipe() -> None:
     else:
         for table in tables:
             db.session.execute(table.delete())
+    from publishing.models import LedgerHead
+
+    db.session.add(LedgerHead(id=1, seq=0, hash="0" * 64))
     db.session.commit()
 
 

@@ -1,0 +1,97 @@
+"""Publishing's JSON: the ledger, the public feed for CMSs, retract and retry (CONTRACT §3, §4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify, request
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app.api import actor, api_blueprint, json_body
+from app.errors import Invalid
+from app.extensions import db
+from publishing import ledger, services
+from publishing.models import LedgerEntry, LedgerKind, Release
+from review.models import Channel, Statement
+from review.render import to_safe_html
+from review.serialize import statement_json
+
+bp = api_blueprint("publishing_api", __name__)
+
+
+def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+        if not lo <= value <= hi:
+            raise ValueError
+    except ValueError:
+        raise Invalid(_("参数有误"), fields={name: _("应为 %(lo)d–%(hi)d 的整数", lo=lo, hi=hi)}) from None
+    return value
+
+
+@bp.get("/ledger")
+def ledger_entries() -> Response:
+    actor()
+    after = _int_arg("after", 0, 0, 2**62)
+    limit = _int_arg("limit", 100, 1, 1000)
+    return jsonify({"entries": [ledger.entry_json(e) for e in ledger.entries_after(after, limit)],
+                    "head": ledger.head()})
+
+
+@bp.get("/ledger/verify")
+def ledger_verify() -> Response:
+    actor()
+    result = ledger.verify()
+    if result.ok:
+        return jsonify({"ok": True, "entries": result.entries, "head": result.head})
+    return jsonify({"ok": False, "first_bad_seq": result.first_bad_seq})
+
+
+@bp.get("/public/releases")
+def public_releases() -> Response:
+    """Publications and retractions after a ledger seq, for a CMS that pulls (no sign-in)."""
+    after = _int_arg("after", 0, 0, 2**62)
+    limit = _int_arg("limit", 50, 1, 200)
+    entries = db.session.scalars(
+        select(LedgerEntry)
+        .where(LedgerEntry.seq > after, LedgerEntry.kind.in_([LedgerKind.PUBLISHED, LedgerKind.RETRACTED]))
+        .order_by(LedgerEntry.seq).limit(limit)
+    ).all()
+    releases = {r.statement_id: r for r in db.session.scalars(
+        select(Release).where(Release.statement_id.in_({e.statement_id for e in entries}))
+    )}
+    items: list[dict[str, Any]] = []
+    for entry in entries:
+        rel = releases[entry.statement_id]
+        portal = next((d for d in rel.deliveries if d.channel == Channel.PORTAL), None)
+        published = entry.kind == LedgerKind.PUBLISHED
+        items.append({
+            "event": "statement.published" if published else "statement.retracted",
+            "statement_id": entry.statement_id,
+            "revision_hash": entry.revision_hash,
+            "title": rel.revision.title,
+            "digest": rel.revision.digest,
+            "html": to_safe_html(rel.revision.body) if published else "",
+            "published_at": rel.published_at.isoformat() if rel.published_at else None,
+            "ledger_seq": entry.seq,
+            "url": portal.url if portal and portal.url else None,
+            "reason": None if published else rel.retraction_reason,
+        })
+    last = entries[-1].seq if entries else after
+    return jsonify({"items": items, "last_seq": last})
+
+
+@bp.post("/statements/<int:statement_id>/retract")
+def retract(statement_id: int) -> Response:
+    st = services.retract(actor(), statement_id, json_body())
+    return jsonify(statement_json(db.session.get(Statement, st.id)))
+
+
+@bp.post("/statements/<int:statement_id>/deliveries/<channel>/retry")
+def retry(statement_id: int, channel: str) -> Response:
+    delivery = services.retry_delivery(actor(), statement_id, channel)
+    return jsonify(statement_json(db.session.get(Statement, delivery.statement_id)))

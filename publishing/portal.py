@@ -1,0 +1,102 @@
+"""The portal channel: our own public pages, plus the signed webhook to an external CMS when configured."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from typing import Any
+
+import requests
+from flask import current_app
+
+from app.timeutil import utcnow
+from publishing.channels import Dispatch, PermanentError, Published, TransientError
+from review.render import to_safe_html
+
+WEBHOOK_TIMEOUT = 10  # CONTRACT §4: a request times out after at most 10 s
+
+
+def sign(secret: str, timestamp: str, raw_body: bytes) -> str:
+    """`sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">` (CONTRACT §4)."""
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + raw_body, hashlib.sha256)
+    return f"sha256={mac.hexdigest()}"
+
+
+class PortalChannel:
+    """Built-in pages go live in the settling transaction; the webhook, if any, must answer 2xx first."""
+
+    name = "portal"
+
+    def stage(self, job: Dispatch) -> None:
+        """Nothing to prepare: the pages render from the approved revision."""
+
+    def publish(self, job: Dispatch) -> Published:
+        url = job.portal_url
+        webhook = current_app.config.get("PORTAL_WEBHOOK_URL")
+        if not webhook:
+            return Published(url=url)
+        published_at = job.data.get("published_at")
+        if published_at is None:  # fixed at the first attempt so every retry sends the same body
+            published_at = utcnow().isoformat()
+            job.remember(published_at=published_at)
+        answer = self._post(webhook, job.delivery_key, {
+            "event": "statement.published",
+            "statement_id": job.statement_id,
+            "revision_hash": job.revision_hash,
+            "title": job.title,
+            "digest": job.digest,
+            "html": to_safe_html(job.body),
+            "published_at": published_at,
+            "ledger_seq": None,
+            "url": url,
+        })
+        their_url = answer.get("url") if isinstance(answer, dict) else None
+        if isinstance(their_url, str) and their_url.startswith(("https://", "http://")) and len(their_url) <= 512:
+            url = their_url
+        return Published(url=url, details={"webhook": webhook})
+
+    def retract(self, job: Dispatch) -> None:
+        webhook = current_app.config.get("PORTAL_WEBHOOK_URL")
+        if not webhook:
+            return
+        self._post(webhook, str(uuid.uuid5(uuid.UUID(job.delivery_key), "retract")), {
+            "event": "statement.retracted",
+            "statement_id": job.statement_id,
+            "revision_hash": job.revision_hash,
+            "title": job.title,
+            "digest": job.digest,
+            "html": "",
+            "published_at": job.data.get("published_at"),
+            "ledger_seq": job.extra.get("ledger_seq"),
+            "url": job.portal_url,
+            "reason": job.reason,
+        })
+
+    def _post(self, webhook: str, key: str, payload: dict[str, Any]) -> Any:
+        raw = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "X-Huiying-Delivery": key,
+            "X-Huiying-Timestamp": timestamp,
+            "X-Huiying-Signature": sign(current_app.config.get("PORTAL_WEBHOOK_SECRET") or "", timestamp, raw),
+            "User-Agent": "Huiying/1 (+portal webhook)",
+        }
+        try:
+            resp = requests.post(webhook, data=raw, headers=headers, timeout=(3, WEBHOOK_TIMEOUT),
+                                 allow_redirects=False)
+        except requests.Timeout:
+            raise TransientError(f"门户推送超时（{WEBHOOK_TIMEOUT} 秒）") from None
+        except requests.RequestException as error:
+            raise TransientError(f"门户推送连接失败：{type(error).__name__}") from None
+        if resp.status_code >= 500 or resp.status_code in (408, 425, 429):
+            raise TransientError(f"门户推送返回 HTTP {resp.status_code}")
+        if not 200 <= resp.status_code < 300:
+            raise PermanentError(f"门户推送被拒绝：HTTP {resp.status_code} {resp.text[:200]}")
+        try:
+            return resp.json()
+        except ValueError:
+            return None

@@ -1,0 +1,178 @@
+"""Public portal pages (CONTRACT §4), the public record, the office's publishing desk, and /healthz."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from xml.sax.saxutils import escape
+
+from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from markupsafe import Markup
+from rq import Worker
+from sqlalchemy import func, select, text
+
+from app.errors import HuiyingError
+from app.extensions import db, get_redis
+from app.models import Role
+from publishing import queues, services
+from publishing.models import Delivery, DeliveryState, LedgerEntry, Release
+from review.models import Channel, Statement
+from review.render import to_safe_html
+
+bp = Blueprint("publishing", __name__, template_folder="templates")
+
+PER_PAGE = 20
+
+
+def _page() -> int:
+    try:
+        return max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        return 1
+
+
+def _portal_published():
+    """Releases that went out on the portal (retracted ones stay listed, with their notice)."""
+    return (
+        select(Release, Delivery.published_at, Delivery.url)
+        .join(Delivery, (Delivery.release_id == Release.id) & (Delivery.channel == Channel.PORTAL))
+        .where(Delivery.published_at.is_not(None))
+    )
+
+
+@bp.get("/releases")
+def releases() -> str:
+    page = _page()
+    query = _portal_published()
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.execute(
+        query.order_by(Delivery.published_at.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)
+    ).all()
+    return render_template("publishing/releases.html", rows=rows, page=page, pages=max(1, -(-total // PER_PAGE)))
+
+
+@bp.get("/releases/<int:statement_id>")
+def release(statement_id: int) -> str:
+    row = db.session.execute(_portal_published().where(Release.statement_id == statement_id)).first()
+    if row is None:
+        abort(404)
+    rel, published_at, url = row
+    corrections = db.session.execute(
+        _portal_published().join(Statement, Statement.id == Release.statement_id)
+        .where(Statement.corrects_id == statement_id).order_by(Delivery.published_at)
+    ).all()
+    html = Markup(to_safe_html(rel.revision.body)) if rel.retracted_at is None else None
+    return render_template("publishing/release.html", rel=rel, st=rel.statement, published_at=published_at,
+                           html=html, corrections=corrections)
+
+
+@bp.get("/releases/feed.xml")
+def feed() -> Response:
+    rows = db.session.execute(_portal_published().order_by(Delivery.published_at.desc()).limit(50)).all()
+    base = current_app.config["PUBLIC_BASE_URL"]
+    updated = max((p for _r, p, _u in rows), default=datetime(2017, 2, 24, tzinfo=UTC))
+    parts = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="zh-CN">',
+        f"<title>{escape(_('权威发布'))}</title>",
+        f'<link rel="alternate" type="text/html" href="{escape(base)}/releases"/>',
+        f'<link rel="self" type="application/atom+xml" href="{escape(base)}/releases/feed.xml"/>',
+        f"<id>{escape(base)}/releases/feed.xml</id>",
+        f"<updated>{updated.isoformat()}</updated>",
+    ]
+    for rel, published_at, url in rows:
+        link = f"{base}/releases/{rel.statement_id}"
+        st = rel.statement
+        retracted = rel.retracted_at is not None
+        content = (
+            escape(_("该信息已撤回：%(r)s", r=rel.retraction_reason or "")) if retracted
+            else escape(to_safe_html(rel.revision.body))
+        )
+        parts += [
+            "<entry>",
+            f"<title>{escape(('[' + _('已撤回') + '] ') if retracted else '')}{escape(rel.revision.title)}</title>",
+            f'<link rel="alternate" type="text/html" href="{escape(link)}"/>',
+            f"<id>{escape(link)}</id>",
+            f"<published>{published_at.isoformat()}</published>",
+            f"<updated>{(rel.retracted_at or published_at).isoformat()}</updated>",
+            f"<author><name>{escape(st.unit.name)}</name></author>",
+            f"<summary>{escape(rel.revision.digest or rel.revision.title)}</summary>",
+            f'<content type="html">{content}</content>',
+            "</entry>",
+        ]
+    parts.append("</feed>")
+    return Response("\n".join(parts), mimetype="application/atom+xml")
+
+
+@bp.get("/record")
+def record() -> str:
+    """The public ledger: every statement ever made, retractions and failures included."""
+    page = _page()
+    total = db.session.scalar(select(func.count(LedgerEntry.seq))) or 0
+    entries = db.session.scalars(
+        select(LedgerEntry).order_by(LedgerEntry.seq.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)
+    ).all()
+    return render_template("publishing/record.html", entries=entries, page=page,
+                           pages=max(1, -(-total // PER_PAGE)), total=total)
+
+
+def _require_desk() -> None:
+    if not current_user.has_role(Role.OFFICE, Role.LEADER, Role.ADMIN):
+        abort(403)
+
+
+@bp.get("/desk")
+@login_required
+def desk() -> str:
+    """The office's publishing desk: queue depths, failed deliveries, recent publications."""
+    _require_desk()
+    failed = select(Delivery).where(Delivery.state == DeliveryState.FAILED)
+    recent = select(Delivery).where(Delivery.published_at.is_not(None))
+    if not current_user.sees_all_units:
+        mine = select(Statement.id).where(Statement.unit_id == current_user.unit_id)
+        failed, recent = failed.where(Delivery.statement_id.in_(mine)), recent.where(Delivery.statement_id.in_(mine))
+    try:
+        depths = queues.depths()
+    except Exception:
+        depths = None
+    return render_template(
+        "publishing/desk.html",
+        depths=depths,
+        failed=db.session.scalars(failed.order_by(Delivery.updated_at.desc()).limit(100)).all(),
+        recent=db.session.scalars(recent.order_by(Delivery.published_at.desc()).limit(30)).all(),
+        in_flight=db.session.scalar(select(func.count(Delivery.id)).where(
+            Delivery.state.in_([DeliveryState.PENDING, DeliveryState.SENDING]))),
+    )
+
+
+@bp.post("/desk/deliveries/<int:statement_id>/<channel>/retry")
+@login_required
+def desk_retry(statement_id: int, channel: str) -> Response:
+    try:
+        services.retry_delivery(current_user._get_current_object(), statement_id, channel)
+        flash(_("已重新排队发送"))
+    except HuiyingError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    return redirect(request.referrer or url_for("publishing.desk"))
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    """`{"db": "ok", "redis": "ok", "workers": n}`, 503 when a part is down (CONTRACT §6)."""
+    body: dict[str, object] = {"db": "ok", "redis": "ok", "workers": 0}
+    healthy = True
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception as error:
+        body["db"], healthy = f"error: {type(error).__name__}", False
+    finally:
+        db.session.rollback()
+    try:
+        redis = get_redis()
+        redis.ping()
+        body["workers"] = Worker.count(connection=redis)
+    except Exception as error:
+        body["redis"], healthy = f"error: {type(error).__name__}", False
+    return jsonify(body), 200 if healthy else 503
