@@ -31,6 +31,9 @@ def from_environment(instance_path: str) -> dict[str, object]:
         "WECHAT_TOKEN": env.get("WECHAT_TOKEN", "huiying-sandbox-token"),
         "WECHAT_ENCODING_AES_KEY": env.get("WECHAT_ENCODING_AES_KEY") or None,
         "WECHAT_API_BASE": env.get("WECHAT_API_BASE", "https://api.weixin.qq.com").rstrip("/"),
+        # Outbox timing (CONTRACT §4: a claimed delivery's lease expires within 60 s).
+        "DELIVERY_LEASE_SECONDS": float(env.get("DELIVERY_LEASE_SECONDS", "60")),
+        "SWEEP_INTERVAL_SECONDS": int(env.get("SWEEP_INTERVAL_SECONDS", "30")),
         "MEDIA_ROOT": env.get("MEDIA_ROOT") or str(instance / "media"),
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), False),
         "REMEMBER_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), False),

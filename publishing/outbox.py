@@ -12,6 +12,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
 from app import audit
@@ -24,7 +25,6 @@ from review.models import Decision, Stage, Statement, Status, Verdict
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
 #: Sweeps leave alone rows touched this recently: their enqueue is about to follow their commit.
 SWEEP_GRACE = timedelta(seconds=5)
@@ -34,6 +34,11 @@ def backoff(attempts: int) -> timedelta:
     """2 s, 4 s, 8 s … capped at 5 minutes, with ±20 % jitter so retries do not march in step."""
     base = min(300.0, 2.0 * 2 ** max(0, attempts - 1))
     return timedelta(seconds=base * random.uniform(0.8, 1.2))
+
+
+def lease() -> timedelta:
+    """How long a claim holds before another worker may take over (CONTRACT §4: within 60 s)."""
+    return timedelta(seconds=float(current_app.config["DELIVERY_LEASE_SECONDS"]))
 
 
 def claim(delivery_id: int) -> str | None:
@@ -48,7 +53,7 @@ def claim(delivery_id: int) -> str | None:
     result = db.session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id, or_(ready, abandoned))
-        .values(state=DeliveryState.SENDING, lease_until=now + LEASE, claim_token=token, updated_at=now)
+        .values(state=DeliveryState.SENDING, lease_until=now + lease(), claim_token=token, updated_at=now)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
@@ -90,7 +95,7 @@ def remember(delivery_id: int, token: str, values: dict[str, Any]) -> None:
     d.data = {**(d.data or {}), **values}
     mine = d.claim_token == token
     if mine:
-        d.lease_until = utcnow() + LEASE
+        d.lease_until = utcnow() + lease()
     db.session.commit()
     if not mine:
         raise LostClaim(delivery_id)
@@ -106,7 +111,7 @@ def mark_staged(delivery_id: int, token: str) -> None:
         db.session.rollback()
         raise LostClaim(delivery_id)
     d.staged_at = utcnow()
-    d.lease_until = utcnow() + LEASE
+    d.lease_until = utcnow() + lease()
     db.session.commit()
 
 
@@ -273,7 +278,7 @@ def sweep() -> int:
     """Re-enqueue deliveries whose job RQ lost (or never got): pending ones and expired leases."""
     now = utcnow()
     candidates = db.session.execute(
-        select(Delivery.id, Delivery.priority, Delivery.due_at, Delivery.next_attempt_at).where(
+        select(Delivery.id, Delivery.priority, Delivery.due_at, Delivery.next_attempt_at, Delivery.state).where(
             or_(
                 and_(Delivery.state == DeliveryState.PENDING, Delivery.updated_at < now - SWEEP_GRACE),
                 and_(Delivery.state == DeliveryState.SENDING, Delivery.lease_until < now),
@@ -283,10 +288,13 @@ def sweep() -> int:
     db.session.rollback()
     if not candidates:
         return 0
-    alive = queues.alive_deliveries()
+    waiting, running = queues.live_jobs()
     count = 0
-    for delivery_id, priority, due_at, next_attempt_at in candidates:
-        if delivery_id in alive:
+    for delivery_id, priority, due_at, next_attempt_at, state in candidates:
+        if delivery_id in waiting:
+            continue
+        # a running job keeps a pending row alive; an expired lease means its worker died mid-send
+        if state == DeliveryState.PENDING and delivery_id in running:
             continue
         ready = max(due_at, next_attempt_at or due_at)
         queues.enqueue(delivery_id, priority, ready if ready > now else None)

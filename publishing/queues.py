@@ -52,20 +52,23 @@ def enqueue_stage(delivery_id: int, priority: str) -> None:
                             description=f"stage delivery {delivery_id}")
 
 
-def alive_deliveries() -> set[int]:
-    """Deliveries with a job queued, scheduled or running in any release queue."""
+def _ids(job_ids: list[str]) -> set[int]:
+    # started-registry entries may carry an execution suffix after ':'
+    found = (delivery_of(jid.split(":")[0]) for jid in job_ids)
+    return {d for d in found if d is not None}
+
+
+def live_jobs() -> tuple[set[int], set[int]]:
+    """Deliveries with a job waiting (queued or scheduled), and those with a job running."""
     redis = get_redis()
-    alive: set[int] = set()
+    waiting: set[int] = set()
+    running: set[int] = set()
     for name in QUEUE_NAMES:
         q = queue(name)
-        ids = [i.decode() if isinstance(i, bytes) else i for i in redis.lrange(q.key, 0, -1)]
-        ids += q.scheduled_job_registry.get_job_ids() + q.started_job_registry.get_job_ids()
-        for jid in ids:
-            # started registry entries may carry an execution suffix after ':'
-            found = delivery_of(jid.split(":")[0])
-            if found is not None:
-                alive.add(found)
-    return alive
+        queued = [i.decode() if isinstance(i, bytes) else i for i in redis.lrange(q.key, 0, -1)]
+        waiting |= _ids(queued + q.scheduled_job_registry.get_job_ids())
+        running |= _ids(q.started_job_registry.get_job_ids())
+    return waiting, running
 
 
 def depths() -> dict[str, int]:

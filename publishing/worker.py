@@ -15,7 +15,6 @@ from publishing.queues import JOB_TIMEOUT, QUEUE_NAMES
 
 log = logging.getLogger(__name__)
 
-SWEEP_INTERVAL = 30
 
 
 class ReleaseWorker(SimpleWorker):
@@ -29,10 +28,11 @@ class ReleaseWorker(SimpleWorker):
         self.app = app
         with app.app_context():
             connection = get_redis()
+        interval = int(app.config["SWEEP_INTERVAL_SECONDS"])
         queues = [Queue(name, connection=connection, default_timeout=JOB_TIMEOUT) for name in QUEUE_NAMES]
-        # dequeue blocks for worker_ttl - 15 s, so maintenance (and the sweep) runs every ~30 s
-        super().__init__(queues, connection=connection, maintenance_interval=SWEEP_INTERVAL,
-                         worker_ttl=SWEEP_INTERVAL + 15, **kwargs)
+        # dequeue blocks for worker_ttl - 15 s, so maintenance (and the sweep) runs every `interval` s
+        super().__init__(queues, connection=connection, maintenance_interval=interval,
+                         worker_ttl=interval + 15, **kwargs)
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         with self.app.app_context():
