@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 
 from app import config, errors, timeutil
 from app.extensions import babel, csrf, db, login, migrate
@@ -16,6 +16,8 @@ LOCALES = ("zh_Hans_CN", "en")
 
 def _locale() -> str:
     """Simplified Chinese unless the person chose English (`?lang=en`, kept in the session)."""
+    if not has_request_context():  # CLI, workers: messages in the default language
+        return LOCALES[0]
     chosen = request.args.get("lang")
     if chosen in LOCALES:
         session["locale"] = chosen
