@@ -10,7 +10,6 @@ from flask import Flask, has_request_context, request, session
 from app import config, errors, timeutil
 from app.extensions import babel, csrf, db, login, migrate
 
-
 LOCALES = ("zh_Hans_CN", "en")
 
 

@@ -104,8 +104,8 @@ def _statements() -> Iterator[str]:
         "comment": "请补充我所监测数据的发布渠道和时间。"})
 
     st = services.create(zbs, {"title": "河南省农业科学院政务舆情工作制度", "digest": "豫农科办〔2017〕15号",
-                               "body": "为进一步加强政务舆情应对工作，提升政务公开水平，增强政府公信力，制订本制度。\n\n"
-                                       "坚持“谁主管谁发声、谁处置谁发声”。",
+                               "body": "为进一步加强政务舆情应对工作，提升政务公开水平，增强政府公信力，"
+                                       "制订本制度。\n\n坚持“谁主管谁发声、谁处置谁发声”。",
                                "priority": "normal",
                                "go_live_at": (utcnow() + timedelta(minutes=2)).isoformat()})
     services.submit(zbs, st.id)

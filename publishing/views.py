@@ -81,7 +81,7 @@ def feed() -> Response:
         f"<id>{escape(base)}/releases/feed.xml</id>",
         f"<updated>{updated.isoformat()}</updated>",
     ]
-    for rel, published_at, url in rows:
+    for rel, published_at, _url in rows:
         link = f"{base}/releases/{rel.statement_id}"
         st = rel.statement
         retracted = rel.retracted_at is not None
