@@ -34,6 +34,10 @@ def from_environment(instance_path: str) -> dict[str, object]:
         # Outbox timing (CONTRACT §4: a claimed delivery's lease expires within 60 s).
         "DELIVERY_LEASE_SECONDS": float(env.get("DELIVERY_LEASE_SECONDS", "60")),
         "SWEEP_INTERVAL_SECONDS": int(env.get("SWEEP_INTERVAL_SECONDS", "30")),
+        # Without WECHAT_APP_ID the channel talks to the built-in sandbox at this origin (CONTRACT §7).
+        "WECHAT_SANDBOX_BASE": env.get("WECHAT_SANDBOX_BASE") or None,
+        "WECHAT_SANDBOX_CALLBACK_URL": env.get("WECHAT_SANDBOX_CALLBACK_URL") or None,
+        "WECHAT_TIMEOUT": float(env.get("WECHAT_TIMEOUT", "10")),
         "MEDIA_ROOT": env.get("MEDIA_ROOT") or str(instance / "media"),
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), False),
         "REMEMBER_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), False),

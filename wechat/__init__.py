@@ -6,10 +6,21 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Serve the WeChat API sandbox when no real account is configured (CONTRACT §7)."""
+    """Register the channel, its callback and preview; serve the sandbox when no account is configured."""
+    from app.extensions import csrf
+    from publishing import channels
+    from review import preview
+    from wechat.callback import bp as callback_bp
+    from wechat.channel import WechatChannel
+    from wechat.render import render_article
+
+    channels.register(WechatChannel())
+    # Before upload, images keep their /media/ URLs, which the reviewer's browser can show.
+    preview.register(WechatChannel.name, lambda rev: render_article(rev.body).html)
+    csrf.exempt(callback_bp)  # WeChat signs its pushes; it knows nothing of our forms
+    app.register_blueprint(callback_bp)
     if app.config.get("WECHAT_APP_ID"):
         return
-    from app.extensions import csrf
     from wechat.sandbox import bp as sandbox_bp
 
     csrf.exempt(sandbox_bp)

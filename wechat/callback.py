@@ -1,0 +1,139 @@
+"""`/wechat/callback`: WeChat's pushes to us, checked, de-duplicated and answered at once.
+
+WeChat waits 5 seconds for "success" and then pushes again, so nothing here calls
+WeChat. The one event we act on, PUBLISHJOBFINISH, only wakes the delivery waiting for
+that publish job: its claimant fetches the outcome through freepublish/get, so the event
+and the worker's own polling can race and still settle once (the outbox's claim sees to
+it). A lost event costs nothing but the wait for the next poll.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+from xml.parsers.expat import ExpatError
+
+import xmltodict
+from flask import Blueprint, Response, current_app, request
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+from wechatpy.utils import check_signature
+
+from app.extensions import get_redis
+from publishing import outbox
+from wechat import client
+
+log = logging.getLogger(__name__)
+
+#: WeChat retries a push three times within about 15 seconds; a day covers any replay worth catching.
+SEEN_TTL = 86400
+
+bp = Blueprint("wechat_callback", __name__)
+
+
+class Refused(Exception):
+    """A push we do not accept; WeChat (or whoever sent it) gets a short plain-text answer."""
+
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(text)
+        self.status = status
+        self.text = text
+
+
+@bp.errorhandler(Refused)
+def _refused(error: Refused) -> Response:
+    return Response(error.text, status=error.status, mimetype="text/plain")
+
+
+@dataclass(frozen=True)
+class PublishJobFinish:
+    """The PUBLISHJOBFINISH event (wechatpy does not parse it)."""
+
+    publish_id: str
+    publish_status: int
+    article_id: str | None
+
+
+def parse_publish_event(message: dict[str, Any]) -> PublishJobFinish | None:
+    """The event in a parsed push, or None when the push is something else."""
+    if message.get("MsgType") != "event" or message.get("Event") != "PUBLISHJOBFINISH":
+        return None
+    info = message.get("PublishEventInfo") or {}
+    publish_id, status = info.get("publish_id"), info.get("publish_status")
+    if not publish_id or status is None or not str(status).lstrip("-").isdigit():
+        return None
+    return PublishJobFinish(str(publish_id), int(status), info.get("article_id") or None)
+
+
+def _verify_plain() -> None:
+    try:
+        check_signature(current_app.config.get("WECHAT_TOKEN") or "", request.args.get("signature", ""),
+                        request.args.get("timestamp", ""), request.args.get("nonce", ""))
+    except InvalidSignatureException:
+        raise Refused(403, "invalid signature") from None
+
+
+def _message() -> dict[str, Any]:
+    """The push's XML as a dict, decrypted in safe mode; 403 on any bad signature."""
+    _verify_plain()
+    raw = request.get_data(as_text=True)
+    if request.args.get("encrypt_type") == "aes":
+        aes_key = current_app.config.get("WECHAT_ENCODING_AES_KEY")
+        if not aes_key:
+            raise Refused(400, "safe mode is not configured (WECHAT_ENCODING_AES_KEY)")
+        crypto = WeChatCrypto(current_app.config.get("WECHAT_TOKEN") or "", aes_key, client.account()[0])
+        try:
+            raw = crypto.decrypt_message(raw, request.args.get("msg_signature", ""),
+                                         request.args.get("timestamp", ""), request.args.get("nonce", ""))
+        except (InvalidSignatureException, InvalidAppIdException):
+            raise Refused(403, "invalid signature") from None
+        except (ValueError, KeyError, TypeError, ExpatError):
+            raise Refused(400, "cannot decrypt") from None
+    try:
+        parsed = xmltodict.parse(raw)  # refuses entity declarations (xmltodict's default)
+    except (ExpatError, ValueError):
+        raise Refused(400, "bad XML") from None
+    message = parsed.get("xml") if isinstance(parsed, dict) else None
+    if not isinstance(message, dict):
+        raise Refused(400, "bad XML")
+    return message
+
+
+def _first_time(key: str) -> bool:
+    return bool(get_redis().set(f"huiying:wechat:seen:{key}", 1, nx=True, ex=SEEN_TTL))
+
+
+def _wake_waiting(event: PublishJobFinish) -> bool:
+    """Queue the delivery that waits for this publish job now, rather than at its next poll."""
+    for delivery in outbox.in_flight("wechat"):
+        if str((delivery.data or {}).get("publish_id")) == event.publish_id:
+            return outbox.wake(delivery.id)
+    return False
+
+
+@bp.get("/wechat/callback")
+def verify() -> Response:
+    """The platform's URL check: echo `echostr` when the signature holds."""
+    _verify_plain()
+    return Response(request.args.get("echostr", ""), mimetype="text/plain")
+
+
+@bp.post("/wechat/callback")
+def receive() -> Response:
+    """One push: act on PUBLISHJOBFINISH once, answer "success" to everything."""
+    message = _message()
+    event = parse_publish_event(message)
+    if event is not None:
+        key = f"publish:{event.publish_id}:{event.publish_status}"
+    else:
+        key = f"msg:{message.get('MsgId') or (message.get('FromUserName'), message.get('CreateTime'))}"
+    if _first_time(key) and event is not None:
+        try:
+            woke = _wake_waiting(event)
+        except Exception:
+            get_redis().delete(f"huiying:wechat:seen:{key}")  # let WeChat's retry try again
+            raise
+        log.info("PUBLISHJOBFINISH %s status %s: %s", event.publish_id, event.publish_status,
+                 "delivery woken" if woke else "no waiting delivery")
+    return Response("success", mimetype="text/plain")

@@ -1,0 +1,254 @@
+"""The WeChat channel: a draft at approval, one submit at go-live, the outcome polled, deletion on retraction.
+
+Every id WeChat returns is stored (`job.remember`) the moment it arrives, because a
+timeout or a crash after a call means "maybe done" (DESIGN.md: unknown outcome is not
+failure). The ids decide what the next attempt does:
+
+- `publish_id` → the job was submitted: only ever poll `freepublish/get`;
+- `submit_started_at` without `publish_id` → a submit may have happened: if the draft
+  is still in the draft box it did not, else look for the article among the published
+  ones, and after `RECONCILE_LIMIT` hand it to a person — never submit twice;
+- `media_id` alone → the draft is ready: submit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from flask_babel import force_locale, gettext
+
+from app.timeutil import utcnow
+from publishing.channels import Dispatch, PermanentError, Published, TransientError, Wait
+from review.render import MEDIA_SRC
+from wechat import client, images
+from wechat.client import WechatClient, WechatPermanent
+from wechat.render import ContentLimitError, check_limits, render_article
+
+#: freepublish/get's publish_status values other than 0 (success) and 1 (publishing).
+FAILED_STATUS: dict[int, str] = {
+    2: "原创声明失败",
+    3: "常规失败",
+    4: "平台审核不通过",
+    5: "发布成功后文章已被删除",
+    6: "发布成功后文章已被系统封禁",
+}
+PUBLISHING = 1
+#: Polls wait 1, 2, 4 … seconds, never more than this.
+MAX_POLL_WAIT = 30
+#: A job still publishing after this long needs a person (its publish_id is kept).
+PUBLISHING_LIMIT = timedelta(hours=2)
+#: How long a submit whose answer was lost may stay unconfirmed before a person must look.
+RECONCILE_LIMIT = timedelta(minutes=30)
+#: Pages of 20 published articles searched for a submit whose answer was lost.
+RECONCILE_PAGES = 5
+#: The editor's limit on the author field.
+AUTHOR_MAX_CHARS = 8
+#: Stands in for an uploaded image's URL when the limits are checked before any upload;
+#: as long as the mmbiz.qpic.cn URLs WeChat returns.
+PLACEHOLDER_IMAGE_URL = "https://mmbiz.qpic.cn/sz_mmbiz_jpg/" + "x" * 100 + "/0?wx_fmt=jpeg&from=appmsg"
+
+
+@contextmanager
+def _record_locale() -> Iterator[None]:
+    """Reasons are stored and read by the office later: word them in the institution's locale."""
+    with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE") or "zh_Hans_CN"):
+        yield
+
+
+def _remember(job: Dispatch, **values: Any) -> None:
+    """Store ids durably first, then in this attempt's view of the data."""
+    job.remember(**values)
+    job.data.update(values)
+
+
+def _sha256(src: str) -> str:
+    found = MEDIA_SRC.fullmatch(src)
+    assert found is not None  # the renderer lists only /media/ sources
+    return found["sha256"]
+
+
+def _since(job: Dispatch, key: str) -> timedelta:
+    value = job.data.get(key)
+    return utcnow() - datetime.fromisoformat(value) if value else timedelta(0)
+
+
+def _author(job: Dispatch) -> str:
+    """The speaker, else the unit, whichever fits the field; WeChat accepts an empty author."""
+    return next((name for name in (job.speaker, job.unit_name) if name and len(name) <= AUTHOR_MAX_CHARS), "")
+
+
+class WechatChannel:
+    """Publishes approved statements to the official account (CONTRACT §5)."""
+
+    name = "wechat"
+
+    # --- stage ---------------------------------------------------------------------------
+
+    def stage(self, job: Dispatch) -> None:
+        """Render, upload the images and the cover, create the draft; once per delivery."""
+        with _record_locale():
+            if not job.data.get("media_id"):
+                self._draft(client.from_app(), job)
+
+    def _check(self, job: Dispatch, html: str) -> None:
+        try:
+            check_limits(job.title, job.digest, html)
+        except ContentLimitError as error:
+            raise PermanentError(error.reason) from error
+
+    def _draft(self, api: WechatClient, job: Dispatch) -> None:
+        # Limits first, with a stand-in for each image URL: a statement that cannot go
+        # out costs no upload, no draft and no quota.
+        estimate = render_article(job.body, image_url=lambda _src: PLACEHOLDER_IMAGE_URL)
+        self._check(job, estimate.html)
+        uploaded: dict[str, str] = {}
+        for src in estimate.images:
+            uploaded[src] = images.body_image_url(api, _sha256(src))
+            # Stored as it goes: a record of what WeChat shows, and it renews our lease on the delivery.
+            _remember(job, image_urls=dict(uploaded))
+        html = render_article(job.body, image_url=uploaded.__getitem__).html
+        self._check(job, html)
+        cover = _sha256(estimate.images[0]) if estimate.images else job.unit_cover
+        thumb_media_id = images.cover_media_id(api, cover)
+        _remember(job, thumb_media_id=thumb_media_id)
+        answer = api.draft.add([{
+            "title": job.title,
+            "author": _author(job),
+            "digest": job.digest,
+            "content": html,
+            "content_source_url": job.portal_url,
+            "thumb_media_id": thumb_media_id,
+        }])
+        _remember(job, media_id=answer["media_id"])
+
+    # --- publish -------------------------------------------------------------------------
+
+    def publish(self, job: Dispatch) -> Published | Wait:
+        """Submit the draft once, then learn the outcome; see the module docstring for the order."""
+        with _record_locale():
+            api = client.from_app()
+            if job.data.get("publish_id"):
+                return self._poll(api, job)
+            if not job.data.get("media_id"):  # a retry after a failed publish starts from a new draft
+                self._draft(api, job)
+            if job.data.get("submit_started_at"):
+                found = self._reconcile(api, job)
+                if found is not None:
+                    return found
+            return self._submit(api, job)
+
+    def _submit(self, api: WechatClient, job: Dispatch) -> Wait:
+        _remember(job, submit_started_at=utcnow().isoformat(), polls=0)
+        try:
+            answer = api.freepublish.submit(job.data["media_id"])
+        except WechatPermanent as error:
+            if error.errcode != 40007:
+                raise
+            # The draft left the box between our look and our submit: someone published
+            # or deleted it. Reconciling tells which; submitting again cannot help.
+            return self._wait(job)
+        _remember(job, publish_id=str(answer["publish_id"]))
+        return Wait(1)
+
+    def _wait(self, job: Dispatch) -> Wait:
+        polls = int(job.data.get("polls") or 0) + 1
+        _remember(job, polls=polls)
+        return Wait(min(MAX_POLL_WAIT, 2 ** (polls - 1)))
+
+    def _poll(self, api: WechatClient, job: Dispatch) -> Published | Wait:
+        publish_id = job.data["publish_id"]
+        answer = api.freepublish.get(publish_id)
+        status = int(answer["publish_status"])
+        if status == 0:
+            article_id = answer["article_id"]
+            items = (answer.get("article_detail") or {}).get("item") or []
+            url = items[0]["article_url"] if items else None
+            return Published(url=url, external_id=article_id,
+                             details={"article_id": article_id, "publish_id": publish_id})
+        if status == PUBLISHING:
+            if _since(job, "submit_started_at") > PUBLISHING_LIMIT:
+                raise PermanentError(gettext(
+                    "微信发布任务 %(id)s 超过 2 小时仍在进行中，请在公众平台人工核查；重试将继续查询该任务",
+                    id=publish_id))
+            return self._wait(job)
+        # Final: the draft is used up. Forget it, so a retry by the office starts afresh.
+        _remember(job, media_id=None, publish_id=None, submit_started_at=None, polls=0,
+                  failed_publish_id=publish_id)
+        reason = FAILED_STATUS.get(status, gettext("未知状态"))
+        raise PermanentError(gettext("微信发布失败：%(reason)s（状态 %(status)s）", reason=reason, status=status))
+
+    def _reconcile(self, api: WechatClient, job: Dispatch) -> Published | Wait | None:
+        """After a submit whose answer was lost: None if it never happened (submit), else its outcome."""
+        media_id = job.data["media_id"]
+        try:
+            api.draft.get(media_id)
+            return None  # still in the draft box: the submit did not take effect
+        except WechatPermanent as error:
+            if error.errcode != 40007:
+                raise
+        found = self._find_article(api, job)
+        if found is not None:
+            article_id, url = found
+            return Published(url=url, external_id=article_id, details={"article_id": article_id, "publish_id": None})
+        if _since(job, "submit_started_at") > RECONCILE_LIMIT:
+            _remember(job, media_id=None, submit_started_at=None, polls=0, unconfirmed_media_id=media_id)
+            raise PermanentError(gettext(
+                "无法确认微信是否已提交发布：草稿已不在草稿箱，已发布列表中也未找到该文章。"
+                "请在公众平台人工核查；确认未发布后再重试（重试会新建草稿并提交）"))
+        return self._wait(job)
+
+    def _find_article(self, api: WechatClient, job: Dispatch) -> tuple[str, str | None] | None:
+        """This statement among the recently published articles: same title and source URL."""
+        for page in range(RECONCILE_PAGES):
+            answer = api.freepublish.batchget(page * 20, 20, no_content=1)
+            for entry in answer.get("item") or []:
+                for item in entry["content"]["news_item"]:
+                    if item.get("title") == job.title and item.get("content_source_url") == job.portal_url:
+                        return entry["article_id"], item.get("url")
+            if (page + 1) * 20 >= int(answer.get("total_count") or 0):
+                break
+        return None
+
+    # --- retract -------------------------------------------------------------------------
+
+    def retract(self, job: Dispatch) -> None:
+        """Delete the published article, or the draft if it never went out; gone already is fine."""
+        with _record_locale():
+            api = client.from_app()
+            article_id = job.data.get("article_id") or self._article_of(api, job)
+            if article_id:
+                try:
+                    api.freepublish.delete(article_id, 0)
+                except WechatPermanent as error:
+                    if error.errcode != 53600:
+                        raise
+            elif job.data.get("media_id"):
+                try:
+                    api.draft.delete(job.data["media_id"])
+                except WechatPermanent as error:
+                    if error.errcode != 40007:
+                        raise
+
+    def _article_of(self, api: WechatClient, job: Dispatch) -> str | None:
+        """The article a submit produced, if any; raises TransientError while that is unknowable."""
+        if job.data.get("publish_id"):
+            answer = api.freepublish.get(job.data["publish_id"])
+            if int(answer["publish_status"]) == PUBLISHING:
+                raise TransientError(gettext("微信仍在发布该文章，发布结束后再撤回"))
+            return answer.get("article_id") or None
+        if not job.data.get("submit_started_at") or not job.data.get("media_id"):
+            return None
+        try:
+            api.draft.get(job.data["media_id"])
+            return None  # never submitted: the draft is deleted instead
+        except WechatPermanent as error:
+            if error.errcode != 40007:
+                raise
+        found = self._find_article(api, job)
+        if found is None:
+            raise TransientError(gettext("无法确认微信是否已发布该文章，稍后再试撤回"))
+        return found[0]
