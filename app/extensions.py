@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import redis
 from flask import current_app
 from flask_babel import Babel
@@ -9,6 +11,8 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
 
@@ -32,3 +36,13 @@ def get_redis() -> redis.Redis:
         )
         current_app.extensions["huiying_redis"] = client
     return client
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    """SQLite, the embedded default: readers never block the writer (WAL), writers wait instead of failing."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()

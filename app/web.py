@@ -1,14 +1,84 @@
-"""Temporary shell."""
+"""The pages' shell: the home page ("my work"), page-wide template helpers, times in Asia/Shanghai."""
 
-from flask import Blueprint, Flask
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Flask, g, render_template, request, url_for
+from flask_babel import get_locale, ngettext
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError
+
+from app.timeutil import local, utcnow
+from review import worklists
 
 bp = Blueprint("web", __name__)
 
 
 @bp.get("/")
+@login_required
 def home() -> str:
-    return "ok"
+    """我的工作: every work list the signed-in person has, oldest and most urgent first."""
+    user = current_user._get_current_object()
+    return render_template("review/my_work.html", lists=worklists.for_user(user))
+
+
+def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC instant as Asia/Shanghai wall time ("" for none)."""
+    shown = local(value)
+    return shown.strftime(fmt) if shown else ""
+
+
+def age(value: datetime | None) -> str:
+    """How long ago, coarsely ("3 小时前"): enough to see what has waited longest."""
+    if value is None:
+        return ""
+    minutes = max(0, int((utcnow() - value).total_seconds() // 60))
+    if minutes < 60:
+        unit, num = "minutes", minutes
+    elif minutes < 48 * 60:
+        unit, num = "hours", minutes // 60
+    else:
+        unit, num = "days", minutes // (24 * 60)
+    # Lists show many rows of few distinct ages: translate each once per request.
+    cache: dict[tuple[str, int], str] = g.setdefault("huiying_ages", {})
+    if (unit, num) not in cache:
+        if unit == "minutes":
+            cache[unit, num] = ngettext("%(num)d 分钟前", "%(num)d 分钟前", num)
+        elif unit == "hours":
+            cache[unit, num] = ngettext("%(num)d 小时前", "%(num)d 小时前", num)
+        else:
+            cache[unit, num] = ngettext("%(num)d 天前", "%(num)d 天前", num)
+    return cache[unit, num]
+
+
+def lang_url(locale: str) -> str:
+    """This page again, in `locale` (the choice is kept in the session by `app._locale`)."""
+    args: dict[str, Any] = request.args.to_dict()
+    args["lang"] = locale
+    rule = request.url_rule
+    if request.endpoint and rule is not None and "GET" in (rule.methods or ()):
+        return url_for(request.endpoint, **(request.view_args or {}), **args)
+    return url_for("web.home", lang=locale)
+
+
+def html_lang() -> str:
+    """The page's `lang` attribute: zh-Hans unless English was chosen."""
+    locale = get_locale()
+    return "en" if locale is not None and locale.language == "en" else "zh-Hans"
+
+
+@bp.app_errorhandler(CSRFError)
+def csrf_failed(error: CSRFError) -> tuple[str, int]:
+    """A form posted from a page too old (or not ours): say so in the person's language, not Flask-WTF's."""
+    return render_template("error.html", status=400, message=_("页面已过期或缺少安全令牌，请返回刷新页面后重试")), 400
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.add_template_filter(localtime, "localtime")
+    app.add_template_filter(age, "age")
+    app.add_template_global(lang_url, "lang_url")
+    app.add_template_global(html_lang, "html_lang")

@@ -1,5 +1,381 @@
-"""Drafting and review pages (temporary until the web UI lands)."""
+"""Drafting and review pages: parse the form, call one service, render or redirect.
 
-from flask import Blueprint
+A refused action (any `HuiyingError`) re-renders the same page with the message beside the
+field it names and what the person typed kept, under the error's own status code.
+"""
 
-bp = Blueprint("review", __name__)
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
+from flask_babel.speaklater import LazyString
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response
+
+from app.errors import HuiyingError, NotFound, WrongState
+from app.extensions import db
+from app.models import Role, Unit, User
+from app.timeutil import SHANGHAI, local
+from review import diff as textdiff
+from review import rules, services, worklists
+from review.models import (
+    EDITABLE,
+    SUBMITTABLE,
+    Channel,
+    ConfirmMethod,
+    Priority,
+    Revision,
+    Stage,
+    Statement,
+    Status,
+    Verdict,
+)
+from review.render import to_safe_html
+
+bp = Blueprint("review", __name__, template_folder="templates")
+
+PER_PAGE = 20
+
+
+class Labels(Mapping[str, str]):
+    """The names shown for stored values, translated once per request (lists show hundreds)."""
+
+    def __init__(self, names: Mapping[str, LazyString]) -> None:
+        self._names = names
+
+    def _table(self) -> dict[str, str]:
+        cache: dict[int, dict[str, str]] = g.setdefault("huiying_labels", {})
+        if id(self) not in cache:
+            cache[id(self)] = {str(key): str(name) for key, name in self._names.items()}
+        return cache[id(self)]
+
+    def __getitem__(self, key: str) -> str:
+        return self._table()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+STATUS = Labels({
+    Status.DRAFT: _l("草稿"),
+    Status.IN_REVIEW: _l("审核中"),
+    Status.CHANGES_REQUESTED: _lp("status", "退回修改"),
+    Status.APPROVED: _l("已批准"),
+    Status.SCHEDULED: _l("定时发布"),
+    Status.PUBLISHING: _l("发布中"),
+    Status.PUBLISHED: _l("已发布"),
+    Status.PARTIALLY_PUBLISHED: _l("部分发布"),
+    Status.FAILED: _l("发布失败"),
+    Status.REJECTED: _l("已否决"),
+    Status.RETRACTED: _l("已撤回"),
+})
+STAGE = Labels({Stage.EXPERT: _l("专家审核"), Stage.AGENCY: _l("机构确认"), Stage.LEADER: _l("领导审批")})
+PENDING = Labels({Stage.EXPERT: _l("待专家审核"), Stage.AGENCY: _l("待机构确认"), Stage.LEADER: _l("待领导审批")})
+PRIORITY = Labels({
+    Priority.URGENT: _l("特急"), Priority.HIGH: _l("急"), Priority.NORMAL: _l("普通"), Priority.LOW: _l("低"),
+})
+CHANNEL = Labels({Channel.PORTAL: _l("门户网站"), Channel.WECHAT: _l("微信公众号")})
+METHOD = Labels({
+    ConfirmMethod.PHONE: _l("电话"), ConfirmMethod.DOCUMENT: _l("公文"),
+    ConfirmMethod.MEETING: _l("会议"), ConfirmMethod.OTHER: _l("其他"),
+})
+VERDICT = Labels({Verdict.APPROVE: _l("同意"), Verdict.REQUEST_CHANGES: _l("退回修改"), Verdict.REJECT: _l("否决")})
+DONE = {Verdict.APPROVE: _l("已同意该修订稿"), Verdict.REQUEST_CHANGES: _l("已退回修改"), Verdict.REJECT: _l("已否决")}
+
+
+@bp.record_once
+def _labels(state: BlueprintSetupState) -> None:
+    """The names people read for each state and choice, in every template (imported macros too)."""
+    state.app.jinja_env.globals.update(
+        STATUS=STATUS, STAGE=STAGE, PENDING=PENDING, PRIORITY=PRIORITY, CHANNEL=CHANNEL, METHOD=METHOD,
+        VERDICT=VERDICT,
+    )
+
+
+def _user() -> User:
+    return current_user._get_current_object()  # type: ignore[no-any-return]
+
+
+def _page() -> int:
+    page = request.args.get("page", "1")
+    return int(page) if page.isdigit() and int(page) > 0 else 1
+
+
+# Lists ----------------------------------------------------------------------------------------
+
+
+@bp.get("/work/<kind>")
+@login_required
+def worklist(kind: str) -> str:
+    """One work list in full, paged."""
+    user = _user()
+    found = worklists.KINDS.get(kind)
+    if found is None or found not in worklists.kinds_for(user):
+        raise NotFound(_("没有这个工作列表"))
+    page = _page()
+    work = worklists.fetch(user, found, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    return render_template("review/worklist.html", work=work, page=page, per_page=PER_PAGE)
+
+
+@bp.get("/statements")
+@login_required
+def statements() -> str:
+    """回应列表: every statement the person may see, filtered by status, unit and words."""
+    user = _user()
+    status = request.args.get("status", "")
+    status = status if status in STATUS else ""
+    units = list(db.session.scalars(select(Unit).order_by(Unit.code))) if user.sees_all_units else []
+    unit = next((u for u in units if u.code == request.args.get("unit")), None)
+    q = request.args.get("q", "").strip()[:100]
+    ids = worklists.search(user, status=status or None, unit_id=unit.id if unit else None, q=q)
+    total, page = worklists.count(ids), _page()
+    items = worklists.page(ids, worklists.RECENT_ORDER, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    return render_template(
+        "review/statements.html", items=items, total=total, page=page, per_page=PER_PAGE,
+        units=units, status=status, unit=unit.code if unit else "", q=q,
+    )
+
+
+# Editor ---------------------------------------------------------------------------------------
+
+EDITOR_FIELDS = ("title", "digest", "body", "priority", "channels", "go_live_at", "agencies")
+
+
+def _typed(form: MultiDict[str, str]) -> dict[str, Any]:
+    """What the person typed, as the editor shows it again."""
+    values: dict[str, Any] = {name: form.get(name, "") for name in EDITOR_FIELDS}
+    values["channels"] = form.getlist("channels")
+    return values
+
+
+def _stored(st: Statement) -> dict[str, Any]:
+    """A statement's current values, as the editor shows them."""
+    rev = st.current_revision
+    assert rev is not None
+    go_live = local(st.go_live_at)
+    return {
+        "title": rev.title, "digest": rev.digest, "body": rev.body, "priority": st.priority,
+        "channels": list(st.channels), "go_live_at": go_live.strftime("%Y-%m-%dT%H:%M") if go_live else "",
+        "agencies": "\n".join(st.agencies),
+    }
+
+
+def _go_live(raw: str) -> str | None:
+    """A datetime-local value is wall time in Asia/Shanghai: give it its +08:00 offset."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        when = datetime.fromisoformat(raw)
+    except ValueError:
+        return raw  # the service names what is wrong with it
+    return (when if when.tzinfo else when.replace(tzinfo=SHANGHAI)).isoformat()
+
+
+def _statement_data(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The editor's values shaped like the JSON API body (CONTRACT §3 POST /statements)."""
+    return {
+        "title": values["title"],
+        "digest": values["digest"],
+        "body": values["body"].replace("\r\n", "\n"),
+        "priority": values["priority"],
+        "channels": list(values["channels"]),
+        "go_live_at": _go_live(values["go_live_at"]),
+        "agencies": [line.strip() for line in values["agencies"].splitlines() if line.strip()],
+    }
+
+
+def _editor(st: Statement | None, values: Mapping[str, Any], *, error: HuiyingError | None = None,
+            preview: str | None = None, status: int = 200) -> tuple[str, int]:
+    return render_template(
+        "review/editor.html", st=st, values=values, error=error, fields=(error.fields or {}) if error else {},
+        preview=preview, priorities=list(Priority), channels=list(Channel),
+    ), status
+
+
+def _save(st: Statement | None, save: Callable[[dict[str, Any]], Statement], done: Callable[[Statement], str]
+          ) -> Response | tuple[str, int]:
+    values = _typed(request.form)
+    if "preview" in request.form:
+        return _editor(st, values, preview=to_safe_html(_statement_data(values)["body"]))
+    try:
+        saved = save(_statement_data(values))
+    except HuiyingError as err:
+        db.session.rollback()
+        return _editor(st, values, error=err, status=err.status)
+    flash(done(saved), "success")
+    return redirect(url_for(".statement", statement_id=saved.id))
+
+
+@bp.route("/statements/new", methods=["GET", "POST"])
+@login_required
+def new() -> Response | tuple[str, int]:
+    """新建回应: a drafter's new statement for their own unit."""
+    user = _user()
+    rules.require_role(user, Role.DRAFTER)
+    if request.method == "GET":
+        empty = {"title": "", "digest": "", "body": "", "priority": Priority.NORMAL.value,
+                 "channels": [c.value for c in Channel], "go_live_at": "", "agencies": ""}
+        return _editor(None, empty)
+    return _save(None, lambda data: services.create(user, data), lambda st: _("已保存草稿"))
+
+
+@bp.route("/statements/<int:statement_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(statement_id: int) -> Response | tuple[str, int]:
+    """编辑: every save is a new revision; in review it restarts the review."""
+    user = _user()
+    st = services.get_statement(user, statement_id)
+    rules.require_role(user, Role.DRAFTER)
+    rules.require_own_unit(user, st)
+    if request.method == "GET":
+        if st.status not in EDITABLE:
+            raise WrongState(_("当前状态（%(s)s）不能修改", s=STATUS[st.status]))
+        return _editor(st, _stored(st))
+    return _save(
+        st, lambda data: services.edit(user, statement_id, data),
+        lambda saved: _("已保存为第 %(n)d 稿", n=saved.current_revision.number if saved.current_revision else 0),
+    )
+
+
+# The statement page and its actions ------------------------------------------------------------
+
+
+def _passes(*checks: Callable[[], None]) -> bool:
+    """True when none of the rule checks refuses."""
+    try:
+        for check in checks:
+            check()
+    except HuiyingError:
+        return False
+    return True
+
+
+def actions(user: User, st: Statement) -> dict[str, Any]:
+    """Which forms to show: only those the rules would accept from this person now."""
+    in_review = st.status == Status.IN_REVIEW
+
+    def may_decide(stage: Stage) -> bool:
+        return in_review and st.pending_stage == stage and _passes(
+            lambda: rules.require_role(user, rules.STAGE_ROLE[stage]),
+            lambda: rules.require_own_unit(user, st),
+            lambda: rules.require_may_review(user, st, Verdict.APPROVE),
+        )
+
+    drafter_here = _passes(lambda: rules.require_role(user, Role.DRAFTER), lambda: rules.require_own_unit(user, st))
+    confirmed = {c.agency for c in st.current_confirmations()}
+    may_confirm = in_review and st.pending_stage == Stage.AGENCY and _passes(
+        lambda: rules.require_role(user, Role.DRAFTER, Role.OFFICE),
+        lambda: rules.require_own_unit(user, st, office_may=True),
+    )
+    return {
+        "edit": drafter_here and st.status in EDITABLE,
+        "submit": drafter_here and st.status in SUBMITTABLE,
+        "review": Stage.EXPERT if may_decide(Stage.EXPERT) else Stage.LEADER if may_decide(Stage.LEADER) else None,
+        "confirm": [a for a in st.agencies if a not in confirmed] if may_confirm else [],
+    }
+
+
+def _statement_page(statement_id: int, *, form: str | None = None, error: HuiyingError | None = None,
+                    typed: Mapping[str, Any] | None = None, status: int = 200) -> tuple[str, int]:
+    user = _user()
+    st = services.get_statement(user, statement_id)
+    rev = st.current_revision
+    assert rev is not None
+    numbers = {r.id: r.number for r in st.revisions}
+    return render_template(
+        "review/statement.html", st=st, rev=rev, body_html=to_safe_html(rev.body), numbers=numbers,
+        actions=actions(user, st), form=form, error=error, fields=(error.fields or {}) if error else {},
+        typed=typed or {}, methods=list(ConfirmMethod),
+    ), status
+
+
+@bp.get("/statements/<int:statement_id>")
+@login_required
+def statement(statement_id: int) -> tuple[str, int]:
+    """The statement: its current text, state, history, and the forms this person may use."""
+    return _statement_page(statement_id)
+
+
+def _act(statement_id: int, form: str, act: Callable[[], str]) -> Response | tuple[str, int]:
+    """Run one service; redirect with its message, or show the page again with the refusal."""
+    try:
+        message = act()
+    except HuiyingError as err:
+        db.session.rollback()
+        return _statement_page(statement_id, form=form, error=err, typed=request.form, status=err.status)
+    flash(message, "success")
+    return redirect(url_for(".statement", statement_id=statement_id))
+
+
+@bp.post("/statements/<int:statement_id>/submit")
+@login_required
+def submit(statement_id: int) -> Response | tuple[str, int]:
+    def act() -> str:
+        services.submit(_user(), statement_id)
+        return _("已提交审核")
+
+    return _act(statement_id, "submit", act)
+
+
+@bp.post("/statements/<int:statement_id>/reviews")
+@login_required
+def decide(statement_id: int) -> Response | tuple[str, int]:
+    """审核 / 领导审批: the decision names the hash the page showed, so a stale page is refused."""
+    data = {name: request.form.get(name, "") for name in ("revision_hash", "stage", "decision", "comment")}
+
+    def act() -> str:
+        decision = services.decide(_user(), statement_id, data)
+        return str(DONE[Verdict(decision.decision)])
+
+    return _act(statement_id, "review", act)
+
+
+@bp.post("/statements/<int:statement_id>/confirmations")
+@login_required
+def confirm(statement_id: int) -> Response | tuple[str, int]:
+    """机构确认: record that another body confirmed the text shown."""
+    data = {name: request.form.get(name, "") for name in ("revision_hash", "agency", "contact", "method", "note")}
+
+    def act() -> str:
+        confirmation = services.confirm(_user(), statement_id, data)
+        return _("已记录%(agency)s的确认", agency=confirmation.agency)
+
+    return _act(statement_id, "confirm", act)
+
+
+@bp.get("/statements/<int:statement_id>/diff")
+@login_required
+def diff(statement_id: int) -> str:
+    """Two revisions side by side, changes marked character by character."""
+    st = services.get_statement(_user(), statement_id)
+    by_number = {r.number: r for r in st.revisions}
+    latest = max(by_number)
+
+    def pick(name: str, default: int) -> Revision:
+        raw = request.args.get(name, "")
+        number = int(raw) if raw.isdigit() else default
+        if number not in by_number:
+            raise NotFound(_("没有第 %(n)s 稿", n=raw[:8]))
+        return by_number[number]
+
+    a, b = pick("a", max(1, latest - 1)), pick("b", latest)
+    parts = [
+        (_("标题"), textdiff.side_by_side(a.title, b.title)),
+        (_("摘要"), textdiff.side_by_side(a.digest, b.digest)),
+        (_("正文"), textdiff.side_by_side(a.body, b.body)),
+    ]
+    return render_template("review/diff.html", st=st, a=a, b=b, parts=parts, numbers=sorted(by_number),
+                           changed=any(textdiff.changed(rows) for _label, rows in parts))
