@@ -17,6 +17,7 @@ from app.extensions import db, get_redis
 from app.models import Role
 from publishing import queues, services
 from publishing.models import Delivery, DeliveryState, LedgerEntry, Release
+from review import services as review_services
 from review.models import Channel, Statement
 from review.render import to_safe_html
 
@@ -156,6 +157,31 @@ def desk_retry(statement_id: int, channel: str) -> Response:
         db.session.rollback()
         flash(error.message, "error")
     return redirect(request.referrer or url_for("publishing.desk"))
+
+
+@bp.post("/statements/<int:statement_id>/retract")
+@login_required
+def retract_form(statement_id: int) -> Response:
+    try:
+        services.retract(current_user._get_current_object(), statement_id, {"reason": request.form.get("reason", "")})
+        flash(_("已撤回，各渠道正在撤下"), "success")
+    except HuiyingError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    return redirect(url_for("review.statement", statement_id=statement_id))
+
+
+@bp.post("/statements/<int:statement_id>/correct")
+@login_required
+def correct_form(statement_id: int) -> Response:
+    try:
+        fix = review_services.correct(current_user._get_current_object(), statement_id)
+    except HuiyingError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("review.statement", statement_id=statement_id))
+    flash(_("已创建更正草稿"), "success")
+    return redirect(url_for("review.edit", statement_id=fix.id))
 
 
 @bp.get("/healthz")

@@ -149,7 +149,11 @@ class Revision(db.Model):
     """One immutable text of a statement; `hash` binds every decision to exactly this text."""
 
     __tablename__ = "revisions"
-    __table_args__ = (UniqueConstraint("statement_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("statement_id", "number"),
+        # "not written by me" in every reviewer's work list
+        Index("ix_revisions_statement_author", "statement_id", "author_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id"), index=True)

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 
 from app.errors import WrongRole, WrongUnit
 from app.models import Role, User
+from review import labels
 from review.errors import DuplicateReviewer, SelfReview
 from review.models import Stage, Statement, Status, Verdict
 
@@ -42,7 +43,7 @@ def can_see(user: User, statement: Statement) -> bool:
 def require_role(user: User, *roles: Role) -> None:
     """403 wrong_role unless the user holds one of `roles`."""
     if not user.has_role(*roles):
-        raise WrongRole(_("需要以下角色之一：%(roles)s", roles="、".join(r.value for r in roles)))
+        raise WrongRole(_("需要以下角色之一：%(roles)s", roles="、".join(labels.ROLE[r] for r in roles)))
 
 
 def require_own_unit(user: User, statement: Statement, *, office_may: bool = False) -> None:

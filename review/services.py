@@ -15,7 +15,7 @@ from app.errors import Invalid, NotFound, WrongState, WrongUnit
 from app.extensions import db
 from app.models import Role, Unit, User
 from app.timeutil import utcnow
-from review import rules
+from review import labels, rules
 from review.errors import StageNotReady, StaleRevision
 from review.models import (
     CORRECTABLE,
@@ -145,7 +145,7 @@ def edit(actor: User, statement_id: int, data: Mapping[str, Any]) -> Statement:
     if values.unit is not None and values.unit.id != st.unit_id:
         raise Invalid(_("不能更改回应所属单位"), fields={"unit": _("不能更改所属单位")})
     if st.status not in EDITABLE:
-        raise WrongState(_("当前状态（%(s)s）不能修改", s=st.status))
+        raise WrongState(_("当前状态（%(s)s）不能修改", s=labels.STATUS[st.status]))
     before = _snapshot(st)
     rev = st.current_revision
     assert rev is not None
@@ -209,7 +209,8 @@ def decide(actor: User, statement_id: int, data: Mapping[str, Any]) -> Decision:
     pending = rules.pending_stage(st, _experts_required())
     if values.stage != pending:
         raise StageNotReady(
-            _("当前待办环节是 %(p)s，不能进行 %(s)s 审核", p=pending or "-", s=values.stage)
+            _("当前待办环节是%(p)s，不能进行%(s)s", p=labels.STAGE[pending] if pending else "-",
+              s=labels.STAGE[values.stage])
         )
     before = _snapshot(st)
     decision = Decision(
