@@ -55,18 +55,18 @@ def _hash_holds(d: Delivery) -> bool:
     )
 
 
-def stage(delivery_id: int) -> str:
+def stage(delivery_id: int, key: str | None = None) -> str:
     """Prepare a scheduled delivery ahead of its go-live (the go-live job then only submits)."""
-    return _run(delivery_id, stage_only=True)
+    return _run(delivery_id, key, stage_only=True)
 
 
-def run(delivery_id: int) -> str:
+def run(delivery_id: int, key: str | None = None) -> str:
     """One attempt at a delivery; returns what happened, for the job's result and the logs."""
-    return _run(delivery_id, stage_only=False)
+    return _run(delivery_id, key, stage_only=False)
 
 
-def _run(delivery_id: int, *, stage_only: bool) -> str:
-    token = outbox.claim(delivery_id)
+def _run(delivery_id: int, key: str | None, *, stage_only: bool) -> str:
+    token = outbox.claim(delivery_id, key)
     if token is None:
         return "not claimed"
     d = db.session.get(Delivery, delivery_id)

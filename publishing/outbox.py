@@ -41,8 +41,11 @@ def lease() -> timedelta:
     return timedelta(seconds=float(current_app.config["DELIVERY_LEASE_SECONDS"]))
 
 
-def claim(delivery_id: int) -> str | None:
-    """Take the delivery if it is ours to take (pending and ready, or its lease expired); None otherwise."""
+def claim(delivery_id: int, key: str | None = None) -> str | None:
+    """Take the delivery if it is ours to take (pending and ready, or its lease expired); None otherwise.
+
+    With `key`, only the row carrying that delivery key (a job from another database's Redis is ignored).
+    """
     now = utcnow()
     token = str(uuid.uuid4())
     ready = and_(
@@ -50,9 +53,10 @@ def claim(delivery_id: int) -> str | None:
         or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
     )
     abandoned = and_(Delivery.state == DeliveryState.SENDING, Delivery.lease_until < now)
+    mine = Delivery.delivery_key == key if key is not None else Delivery.id == delivery_id
     result = db.session.execute(
         update(Delivery)
-        .where(Delivery.id == delivery_id, or_(ready, abandoned))
+        .where(Delivery.id == delivery_id, mine, or_(ready, abandoned))
         .values(state=DeliveryState.SENDING, lease_until=now + lease(), claim_token=token, updated_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -130,8 +134,8 @@ def release(delivery_id: int, token: str, *, at: datetime | None, error: str | N
         d.attempts += 1
     if error is not None:
         d.last_error = error
-    priority, ready = d.priority, d.ready_at
-    after_commit(db.session, lambda: queues.enqueue(delivery_id, priority, ready))
+    priority, ready, key = d.priority, d.ready_at, d.delivery_key
+    after_commit(db.session, lambda: queues.enqueue(delivery_id, priority, ready, key=key))
     db.session.commit()
     return d
 
@@ -278,7 +282,8 @@ def sweep() -> int:
     """Re-enqueue deliveries whose job RQ lost (or never got): pending ones and expired leases."""
     now = utcnow()
     candidates = db.session.execute(
-        select(Delivery.id, Delivery.priority, Delivery.due_at, Delivery.next_attempt_at, Delivery.state).where(
+        select(Delivery.id, Delivery.priority, Delivery.due_at, Delivery.next_attempt_at, Delivery.state,
+               Delivery.delivery_key).where(
             or_(
                 and_(Delivery.state == DeliveryState.PENDING, Delivery.updated_at < now - SWEEP_GRACE),
                 and_(Delivery.state == DeliveryState.SENDING, Delivery.lease_until < now),
@@ -290,14 +295,14 @@ def sweep() -> int:
         return 0
     waiting, running = queues.live_jobs()
     count = 0
-    for delivery_id, priority, due_at, next_attempt_at, state in candidates:
+    for delivery_id, priority, due_at, next_attempt_at, state, key in candidates:
         if delivery_id in waiting:
             continue
         # a running job keeps a pending row alive; an expired lease means its worker died mid-send
         if state == DeliveryState.PENDING and delivery_id in running:
             continue
         ready = max(due_at, next_attempt_at or due_at)
-        queues.enqueue(delivery_id, priority, ready if ready > now else None)
+        queues.enqueue(delivery_id, priority, ready if ready > now else None, key=key)
         count += 1
     if count:
         log.info("sweeper re-enqueued %d deliveries", count)
@@ -311,8 +316,8 @@ def wake(delivery_id: int) -> bool:
         db.session.rollback()
         return False
     d.next_attempt_at = utcnow()
-    priority, ready = d.priority, d.ready_at
-    after_commit(db.session, lambda: queues.enqueue(delivery_id, priority, ready))
+    priority, ready, key = d.priority, d.ready_at, d.delivery_key
+    after_commit(db.session, lambda: queues.enqueue(delivery_id, priority, ready, key=key))
     db.session.commit()
     return True
 

@@ -34,21 +34,25 @@ def delivery_of(job_id: str) -> int | None:
     return None
 
 
-def enqueue(delivery_id: int, priority: str, at: datetime | None = None) -> str:
-    """Queue an attempt at a delivery, now or at `at` (RQ's scheduler moves it to its queue then)."""
+def enqueue(delivery_id: int, priority: str, at: datetime | None = None, *, key: str | None = None) -> str:
+    """Queue an attempt at a delivery, now or at `at` (RQ's scheduler moves it to its queue then).
+
+    `key` (the delivery's own UUID) makes the job act only on that row: a job left in a Redis shared with
+    another database cannot touch a stranger's delivery that happens to have the same id.
+    """
     q = queue(priority)
     jid = job_id(delivery_id)
     options = {"job_id": jid, "result_ttl": 600, "failure_ttl": 7 * 86400, "description": f"delivery {delivery_id}"}
     if at is not None and at > utcnow():
-        q.enqueue_at(at, DISPATCH_FUNC, delivery_id, **options)
+        q.enqueue_at(at, DISPATCH_FUNC, delivery_id, key, **options)
     else:
-        q.enqueue(DISPATCH_FUNC, delivery_id, **options)
+        q.enqueue(DISPATCH_FUNC, delivery_id, key, **options)
     return jid
 
 
-def enqueue_stage(delivery_id: int, priority: str) -> None:
+def enqueue_stage(delivery_id: int, priority: str, *, key: str | None = None) -> None:
     """Stage a scheduled delivery now, so only the final step is left for its go-live moment."""
-    queue(priority).enqueue(STAGE_FUNC, delivery_id, job_id=job_id(delivery_id, "stage"), result_ttl=600,
+    queue(priority).enqueue(STAGE_FUNC, delivery_id, key, job_id=job_id(delivery_id, "stage"), result_ttl=600,
                             description=f"stage delivery {delivery_id}")
 
 

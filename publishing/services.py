@@ -45,13 +45,13 @@ def stage_release(sender: Flask, statement: Statement, actor: User, **_: Any) ->
     if go_live > now:
         statement.status = Status.SCHEDULED.value
     db.session.flush()
-    plan = [(d.id, d.priority) for d in deliveries]
+    plan = [(d.id, d.priority, d.delivery_key) for d in deliveries]
 
     def enqueue() -> None:
-        for delivery_id, priority in plan:
+        for delivery_id, priority, key in plan:
             if go_live > utcnow():
-                queues.enqueue_stage(delivery_id, priority)
-            queues.enqueue(delivery_id, priority, go_live)
+                queues.enqueue_stage(delivery_id, priority, key=key)
+            queues.enqueue(delivery_id, priority, go_live, key=key)
 
     after_commit(db.session, enqueue)
 
@@ -90,7 +90,7 @@ def retract(actor: User, statement_id: int, data: Any) -> Statement:
         d.attempts = 0
         d.claim_token = None  # a send in flight loses its claim and cannot settle as published
         d.lease_until = None
-        takedown.append((d.id, d.priority))
+        takedown.append((d.id, d.priority, d.delivery_key))
     ledger.append(LedgerKind.RETRACTED, st.id, release.revision_hash, {
         "reason": release.retraction_reason, "by": {"username": actor.username, "name": actor.name},
         "title": release.revision.title, "unit": st.unit.code, "published_ledger_seq": release.ledger_seq,
@@ -99,8 +99,8 @@ def retract(actor: User, statement_id: int, data: Any) -> Statement:
     audit.record(actor, "statement.retract", st, before=before, after={"status": st.status, "reason": reason})
 
     def enqueue() -> None:
-        for delivery_id, priority in takedown:
-            queues.enqueue(delivery_id, "urgent" if priority == "urgent" else "high")
+        for delivery_id, priority, key in takedown:
+            queues.enqueue(delivery_id, "urgent" if priority == "urgent" else "high", key=key)
 
     after_commit(db.session, enqueue)
     db.session.commit()
@@ -125,8 +125,8 @@ def retry_delivery(actor: User, statement_id: int, channel: str) -> Delivery:
         st.status = Status.PUBLISHING.value
         st.updated_at = utcnow()
     audit.record(actor, f"delivery.{channel}.retry", d, before=before, after={"state": d.state})
-    delivery_id, priority, ready = d.id, d.priority, d.ready_at
-    after_commit(db.session, lambda: queues.enqueue(delivery_id, priority, ready))
+    delivery_id, priority, ready, key = d.id, d.priority, d.ready_at, d.delivery_key
+    after_commit(db.session, lambda: queues.enqueue(delivery_id, priority, ready, key=key))
     db.session.commit()
     return d
 
