@@ -151,7 +151,8 @@ class WechatChannel:
             # The draft left the box between our look and our submit: someone published
             # or deleted it. Reconciling tells which; submitting again cannot help.
             return self._wait(job)
-        _remember(job, publish_id=str(answer["publish_id"]))
+        # submitted_at: the moment the account accepted it (the WeChat side of the go-live skew)
+        _remember(job, publish_id=str(answer["publish_id"]), submitted_at=utcnow().isoformat())
         return Wait(1)
 
     def _wait(self, job: Dispatch) -> Wait:
