@@ -82,8 +82,10 @@ def verify(batch: int = 20_000) -> Verification:
         prev, count, expected_seq = hash_, count + 1, expected_seq + 1
     recorded = head()
     if recorded["seq"] != count or recorded["hash"] != prev:
-        # the last entry rewritten with a fresh hash, or entries deleted from the end
-        return Verification(False, count, prev, first_bad_seq=min(count, recorded["seq"]) or 1)
+        # the last entry rewritten with a fresh hash (that entry); entries deleted from the end or forged
+        # past the head (the first seq the head and the rows disagree on)
+        bad = count if recorded["seq"] == count else min(count, recorded["seq"]) + 1
+        return Verification(False, count, prev, first_bad_seq=bad or 1)
     return Verification(True, count, prev)
 
 

@@ -17,6 +17,7 @@ from publishing.channels import Dispatch, PermanentError, Published, TransientEr
 from review.render import to_safe_html
 
 WEBHOOK_TIMEOUT = 10  # CONTRACT §4: a request times out after at most 10 s
+MAX_ANSWER = 64 * 1024  # a CMS's answer is a small JSON object; more is not read
 
 
 def sign(secret: str, timestamp: str, raw_body: bytes) -> str:
@@ -85,18 +86,38 @@ class PortalChannel:
             "X-Huiying-Signature": sign(current_app.config.get("PORTAL_WEBHOOK_SECRET") or "", timestamp, raw),
             "User-Agent": "Huiying/1 (+portal webhook)",
         }
+        deadline = time.monotonic() + WEBHOOK_TIMEOUT
         try:
-            resp = requests.post(webhook, data=raw, headers=headers, timeout=(3, WEBHOOK_TIMEOUT),
-                                 allow_redirects=False)
-        except requests.Timeout:
+            with requests.post(webhook, data=raw, headers=headers, timeout=(3, WEBHOOK_TIMEOUT),
+                               allow_redirects=False, stream=True) as resp:
+                content = _read_within(resp, deadline)
+        except (requests.Timeout, TimeoutError):
             raise TransientError(f"门户推送超时（{WEBHOOK_TIMEOUT} 秒）") from None
-        except requests.RequestException as error:
+        except (requests.RequestException, OSError) as error:
             raise TransientError(f"门户推送连接失败：{type(error).__name__}") from None
         if resp.status_code >= 500 or resp.status_code in (408, 425, 429):
             raise TransientError(f"门户推送返回 HTTP {resp.status_code}")
         if not 200 <= resp.status_code < 300:
-            raise PermanentError(f"门户推送被拒绝：HTTP {resp.status_code} {resp.text[:200]}")
+            snippet = content[:200].decode("utf-8", "replace")
+            raise PermanentError(f"门户推送被拒绝：HTTP {resp.status_code} {snippet}")
         try:
-            return resp.json()
-        except ValueError:
+            return json.loads(content)
+        except (ValueError, RecursionError):  # a 2xx is success whatever its body; only {"url": …} is used
             return None
+
+
+def _read_within(resp: requests.Response, deadline: float) -> bytes:
+    """The answer's body against one total deadline (requests' own timeout is per silent gap), ≤ 64 KiB."""
+    body = bytearray()
+    while len(body) < MAX_ANSWER:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        conn = resp.raw.connection
+        if conn is not None and conn.sock is not None:
+            conn.sock.settimeout(remaining)
+        chunk = resp.raw.read1(MAX_ANSWER - len(body))
+        if not chunk:
+            break
+        body += chunk
+    return bytes(body)
