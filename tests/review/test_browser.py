@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -14,12 +13,12 @@ import pytest
 from flask import Flask
 from PIL import Image
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from app.extensions import db
 from review.models import Statement
 from tests.conftest import IN_CI
 from tests.factories import PASSWORD, Office
+from tests.live import serving
 
 pytestmark = pytest.mark.browser
 
@@ -49,14 +48,8 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def server(app: Flask) -> Iterator[str]:
     """The app on a free local port, in a thread, for the browser to reach."""
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}"
-    finally:
-        httpd.shutdown()
-        thread.join(timeout=10)
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture

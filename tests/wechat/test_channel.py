@@ -19,8 +19,9 @@ from app.timeutil import utcnow
 from publishing.channels import Dispatch, PermanentError, Published, TransientError, Wait
 from review.media import save_image
 from tests import factories
+from tests.live import serving
 from tests.publishing.helpers import deliveries, drain
-from tests.wechat.test_client import Sandbox, png, serving
+from tests.wechat.test_client import Sandbox, png
 from wechat import client as wechat_client
 from wechat import images
 from wechat.channel import WechatChannel

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -14,10 +13,10 @@ import requests
 from flask import Flask
 from flask_babel import Babel
 from PIL import Image
-from werkzeug.serving import make_server
 
 from publishing.channels import PermanentError, TransientError
 from tests.conftest import TEST_REDIS_URL
+from tests.live import serving
 from wechat import client as wechat_client
 from wechat.client import WechatPermanent, WechatTransient
 from wechat.sandbox import bp as sandbox_bp
@@ -25,18 +24,6 @@ from wechat.sandbox import bp as sandbox_bp
 PREFIX = "/sandbox/wechat"
 
 
-@contextmanager
-def serving(app: Flask) -> Iterator[str]:
-    """The app on a free loopback port, over real HTTP, for as long as the block runs."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-        server.server_close()
 
 
 class Sandbox:
