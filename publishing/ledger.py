@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Text, cast, select, update
 
 from app.extensions import db
 from app.timeutil import utcnow
@@ -58,17 +59,18 @@ class Verification:
     first_bad_seq: int | None = None
 
 
+_TABLE = LedgerEntry.__table__
 _COLUMNS = (
-    LedgerEntry.seq, LedgerEntry.kind, LedgerEntry.statement_id, LedgerEntry.revision_hash,
-    LedgerEntry.at, LedgerEntry.payload, LedgerEntry.prev_hash, LedgerEntry.hash,
+    _TABLE.c.seq, _TABLE.c.kind, _TABLE.c.statement_id, _TABLE.c.revision_hash, _TABLE.c.at,
+    # the JSON as text, parsed here: the drivers' own JSON loaders cost three times as much
+    cast(_TABLE.c.payload, Text), _TABLE.c.prev_hash, _TABLE.c.hash,
 )
 
 
 def _rows(batch: int) -> Iterator[Any]:
-    result = db.session.execute(
-        select(*_COLUMNS).order_by(LedgerEntry.seq).execution_options(yield_per=batch, stream_results=True)
-    )
-    yield from result
+    """Every entry in seq order, streamed through Core (no ORM objects: a million rows must be cheap)."""
+    connection = db.session.connection().execution_options(stream_results=True, yield_per=batch)
+    yield from connection.execute(select(*_COLUMNS).order_by(_TABLE.c.seq))
 
 
 def verify(batch: int = 20_000) -> Verification:
@@ -76,7 +78,7 @@ def verify(batch: int = 20_000) -> Verification:
     prev, count, expected_seq = GENESIS, 0, 1
     for seq, kind, statement_id, rev_hash, at, payload, prev_hash, hash_ in _rows(batch):
         body = {"seq": seq, "kind": kind, "statement_id": statement_id, "revision_hash": rev_hash,
-                "at": at, "payload": payload, "prev_hash": prev_hash}
+                "at": at, "payload": json.loads(payload), "prev_hash": prev_hash}
         if seq != expected_seq or prev_hash != prev or entry_hash(prev, body) != hash_:
             return Verification(False, count, prev, first_bad_seq=expected_seq if seq != expected_seq else seq)
         prev, count, expected_seq = hash_, count + 1, expected_seq + 1

@@ -56,9 +56,9 @@ class Release(db.Model):
     ledger_seq: Mapped[int | None] = mapped_column()
 
     statement: Mapped[Statement] = relationship(
-        backref=db.backref("release", uselist=False, lazy="selectin"), lazy="joined"
+        backref=db.backref("release", uselist=False)
     )
-    revision: Mapped[Revision] = relationship(lazy="joined")
+    revision: Mapped[Revision] = relationship()
     approved_by: Mapped[User] = relationship()
     deliveries: Mapped[list[Delivery]] = relationship(
         back_populates="release", order_by="Delivery.channel", lazy="selectin"

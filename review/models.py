@@ -116,8 +116,9 @@ class Statement(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    unit: Mapped[Unit] = relationship(lazy="joined")
-    author: Mapped[User] = relationship(lazy="joined")
+    # Many-to-one links load on access: units and people are few and sit in the identity map.
+    unit: Mapped[Unit] = relationship()
+    author: Mapped[User] = relationship()
     current_revision: Mapped[Revision | None] = relationship(
         foreign_keys=[current_revision_id], post_update=True, lazy="joined"
     )
@@ -166,7 +167,7 @@ class Revision(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     statement: Mapped[Statement] = relationship(foreign_keys=[statement_id], back_populates="revisions")
-    author: Mapped[User] = relationship(lazy="joined")
+    author: Mapped[User] = relationship()
 
     def verify(self) -> bool:
         """The stored text still hashes to the stored hash."""
@@ -189,7 +190,7 @@ class Decision(db.Model):
     comment: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    reviewer: Mapped[User] = relationship(lazy="joined")
+    reviewer: Mapped[User] = relationship()
 
 
 class Confirmation(db.Model):
@@ -209,7 +210,7 @@ class Confirmation(db.Model):
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    recorded_by: Mapped[User] = relationship(lazy="joined")
+    recorded_by: Mapped[User] = relationship()
 
 
 class Image(db.Model):
