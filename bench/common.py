@@ -391,7 +391,7 @@ def release_all(app: Any, inserted: Sequence[Inserted], priorities: Sequence[str
                     "id": first_del + i, "release_id": first_rel + i, "statement_id": item.statement_id,
                     "channel": "portal", "action": "publish", "state": "pending", "priority": priority,
                     "due_at": now, "next_attempt_at": None, "attempts": 0, "lease_until": None, "claim_token": None,
-                    "job_id": None, "delivery_key": key, "staged_at": None, "external_id": None,
+                    "delivery_key": key, "staged_at": None, "external_id": None,
                     "url": None, "last_error": None, "published_at": None, "data": {}, "updated_at": now,
                 })
                 plan.append((first_del + i, priority, key))

@@ -86,7 +86,6 @@ class Delivery(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     claim_token: Mapped[str | None] = mapped_column(String(36))
-    job_id: Mapped[str | None] = mapped_column(String(64))
     #: The idempotency key an external system sees on every retry (X-Huiying-Delivery).
     delivery_key: Mapped[str] = mapped_column(String(36), default=lambda: str(uuid.uuid4()))
     staged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
