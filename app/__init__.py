@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, has_request_context, request, session
 
-from app import config, errors, timeutil
+from app import config, errors
 from app.extensions import babel, csrf, db, login, migrate
 
 LOCALES = ("zh_Hans_CN", "en")
@@ -39,8 +39,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_locale, default_translation_directories="translations")
     errors.register(app)
-    app.add_template_filter(timeutil.format_local, "shanghai")
-    app.add_template_filter(timeutil.format_local, "isotime")
 
     from app import auth, cli, web
     from publishing import init_app as init_publishing

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 
-from app.timeutil import local, utcnow
+from app.timeutil import format_local, utcnow
 from review import worklists
 
 bp = Blueprint("web", __name__)
@@ -23,12 +23,6 @@ def home() -> str:
     """我的工作: every work list the signed-in person has, oldest and most urgent first."""
     user = current_user._get_current_object()
     return render_template("review/my_work.html", lists=worklists.for_user(user))
-
-
-def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A stored UTC instant as Asia/Shanghai wall time ("" for none)."""
-    shown = local(value)
-    return shown.strftime(fmt) if shown else ""
 
 
 def age(value: datetime | None) -> str:
@@ -78,7 +72,7 @@ def csrf_failed(error: CSRFError) -> tuple[str, int]:
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-    app.add_template_filter(localtime, "localtime")
+    app.add_template_filter(format_local, "localtime")
     app.add_template_filter(age, "age")
     app.add_template_global(lang_url, "lang_url")
     app.add_template_global(html_lang, "html_lang")

@@ -64,12 +64,17 @@ def claim(delivery_id: int, key: str | None = None) -> str | None:
     return token if result.rowcount == 1 else None
 
 
-def _mine(delivery_id: int, token: str) -> Delivery | None:
-    """The delivery, locked, if our claim still holds (a lease can expire under a slow send)."""
-    d = db.session.scalar(
+def _locked(delivery_id: int) -> Delivery | None:
+    """The delivery as it is now, row-locked for this transaction."""
+    return db.session.scalar(
         select(Delivery).where(Delivery.id == delivery_id).with_for_update()
         .execution_options(populate_existing=True)
     )
+
+
+def _mine(delivery_id: int, token: str) -> Delivery | None:
+    """The delivery, locked, if our claim still holds (a lease can expire under a slow send)."""
+    d = _locked(delivery_id)
     if d is None or d.claim_token != token:
         return None
     return d
@@ -91,10 +96,7 @@ def remember(delivery_id: int, token: str, values: dict[str, Any]) -> None:
     Stored even when our lease was lost meanwhile: an id WeChat handed out is a fact, and forgetting it
     is what would make a second submission possible.
     """
-    d = db.session.scalar(
-        select(Delivery).where(Delivery.id == delivery_id).with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    d = _locked(delivery_id)
     assert d is not None
     d.data = {**(d.data or {}), **values}
     mine = d.claim_token == token
@@ -311,7 +313,7 @@ def sweep() -> int:
 
 def wake(delivery_id: int) -> bool:
     """An outside event (a WeChat callback) says this delivery has news: make it ready now and queue it."""
-    d = db.session.scalar(select(Delivery).where(Delivery.id == delivery_id).with_for_update())
+    d = _locked(delivery_id)
     if d is None or d.state != DeliveryState.PENDING:
         db.session.rollback()
         return False

@@ -47,6 +47,8 @@ def test_approval_publishes_to_portal_and_ledger(app: Any, office: Office) -> No
     assert {a["stage"] for a in entry["payload"]["approvers"]} == {"expert", "leader"}
     assert ledger["head"] == {"seq": 1, "hash": entry["hash"]}
     assert office.leader.get("/ledger/verify").get_json() == {"ok": True, "entries": 1, "head": entry["hash"]}
+    record = office.drafter.client.get("/record").get_data(as_text=True)  # public, times in Asia/Shanghai
+    assert st["title"] in record and entry["hash"][:16] in record
 
 
 def test_unpublished_statement_has_no_public_page(app: Any, office: Office) -> None:
