@@ -51,4 +51,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     init_publishing(app)
     init_wechat(app)
     cli.init_app(app)
+    from review.lifecycle import require_release_step
+
+    require_release_step(app)  # an approval that releases nothing must be impossible, not silent
     return app

@@ -16,6 +16,7 @@ from app.errors import Forbidden, HuiyingError, Invalid, TooLarge, Unauthenticat
 from app.extensions import csrf, db
 from app.models import ApiToken, User, hash_token
 from app.timeutil import utcnow
+from app.tx import begin_write
 
 MAX_JSON_BYTES = 1024 * 1024
 TOKEN_USE_RESOLUTION = timedelta(minutes=1)
@@ -35,8 +36,12 @@ def _bearer_user() -> User | None:
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at > TOKEN_USE_RESOLUTION:
         # its own short transaction, at most once a minute: never a lock held across the request
-        db.session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+        token_id = row.id
+        begin_write()
+        db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
         db.session.commit()
+        row = db.session.get(ApiToken, token_id)
+        assert row is not None
     return row.user
 
 

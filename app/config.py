@@ -34,6 +34,8 @@ def from_environment(instance_path: str) -> dict[str, object]:
         # Outbox timing (CONTRACT §4: a claimed delivery's lease expires within 60 s).
         "DELIVERY_LEASE_SECONDS": float(env.get("DELIVERY_LEASE_SECONDS", "60")),
         "SWEEP_INTERVAL_SECONDS": int(env.get("SWEEP_INTERVAL_SECONDS", "30")),
+        # Attempts at one delivery (counted when a worker claims it) before it fails and the office is told.
+        "DELIVERY_MAX_ATTEMPTS": int(env.get("DELIVERY_MAX_ATTEMPTS", "8")),
         # Without WECHAT_APP_ID the channel talks to the built-in sandbox at this origin (CONTRACT §7).
         "WECHAT_SANDBOX_BASE": env.get("WECHAT_SANDBOX_BASE") or None,
         "WECHAT_SANDBOX_CALLBACK_URL": env.get("WECHAT_SANDBOX_CALLBACK_URL") or None,

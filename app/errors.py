@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 
@@ -63,6 +64,24 @@ class WrongState(HuiyingError):
     status, code = 409, "wrong_state"
 
 
+class Busy(HuiyingError):
+    """The database could not give this write its lock in time: nothing was written, try again."""
+
+    status, code = 503, "busy"
+
+
+def is_contention(error: BaseException) -> bool:
+    """A lock wait that ran out (SQLite) or a serialization failure/deadlock (PostgreSQL): retryable."""
+    original = getattr(error, "orig", None)
+    if original is None:
+        return False
+    if type(original).__module__.startswith("sqlite3"):
+        text = str(original).lower()
+        return "locked" in text or "busy" in text
+    sqlstate = getattr(original, "sqlstate", None)
+    return sqlstate in ("40001", "40P01", "55P03")
+
+
 _HTTP_CODES = {
     400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
     405: "invalid", 413: "too_large", 415: "invalid", 429: "rate_limited",
@@ -81,6 +100,17 @@ def register(app: Flask) -> None:
         if _wants_json():
             return jsonify(error.body()), error.status
         return render_template("error.html", status=error.status, message=error.message), error.status
+
+    @app.errorhandler(DBAPIError)
+    def _database(error: DBAPIError) -> Response:
+        if not is_contention(error):
+            raise error
+        from app.extensions import db
+
+        db.session.rollback()
+        response = make_response(_domain(Busy(_("系统繁忙，本次操作未保存，请稍后重试"))))
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> tuple[Response, int] | tuple[str, int] | HTTPException:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
 
 _KEY = "huiying_after_commit"
 
@@ -17,11 +20,49 @@ def after_commit(session: Session, fn: Callable[[], None]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _run(session: Session) -> None:
+    """Run what waited for the commit. The commit stands whatever happens here: a callback that fails
+    (Redis away during an enqueue, say) is logged and left to the sweepers, never raised into the request
+    whose work is already saved."""
     callbacks = session.info.pop(_KEY, [])
     for fn in callbacks:
-        fn()
+        try:
+            fn()
+        except Exception:
+            log.exception("after-commit step failed; the sweeper will pick it up")
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _drop(session: Session, previous_transaction: object) -> None:
     session.info.pop(_KEY, None)
+
+
+def begin_write() -> None:
+    """Start the session's transaction as a writer, before the service reads what it will change.
+
+    On SQLite a transaction that began as a reader cannot safely become a writer (another writer may
+    have committed since its snapshot), so a read-only transaction left over from loading the user is
+    ended and a new one begins with BEGIN IMMEDIATE: from then on this request holds the write lock and
+    everything it reads is current. On PostgreSQL the compare-and-set on each row does the same work,
+    and this only marks the session.
+    """
+    from app.extensions import SQLITE_WRITER, db
+
+    session = db.session()
+    if session.info.get(_WRITER):
+        return
+    if session.get_bind().dialect.name == "sqlite":
+        if session.in_transaction():
+            if session.new or session.dirty or session.deleted:
+                raise RuntimeError("begin_write() must come before the first change of the transaction")
+            session.rollback()
+        session.connection(execution_options={SQLITE_WRITER: True})
+    session.info[_WRITER] = True
+
+
+_WRITER = "huiying_writer"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_writer(session: Session, transaction: object) -> None:
+    if getattr(transaction, "parent", None) is None:
+        session.info.pop(_WRITER, None)

@@ -6,7 +6,7 @@ Only the claimant sends; a job that finds nothing to claim does nothing, so a du
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 
@@ -88,24 +88,9 @@ def _attempt(d: Delivery, token: str, *, stage_only: bool) -> str:
     action, staged, due_at, attempts, statement_id = d.action, d.staged_at, d.due_at, d.attempts, d.statement_id
     db.session.commit()  # end the read transaction: channel calls take seconds and hold no locks
     try:
-        if action == Action.RETRACT:
-            channel.retract(job)
-            outbox.retracted(delivery_id, token)
-            return "retracted"
-        if staged is None:
-            channel.stage(job)
-            outbox.mark_staged(delivery_id, token)
-        if stage_only or utcnow() < due_at:
-            outbox.release(delivery_id, token, at=None)
-            return "staged"
-        outbox.begin_publishing(statement_id)
-        result = channel.publish(job)
-        if isinstance(result, Published):
-            outbox.succeed(delivery_id, token, url=result.url, external_id=result.external_id,
-                           details=result.details)
-            return "published"
-        outbox.release(delivery_id, token, at=utcnow() + timedelta(seconds=result.seconds))
-        return "waiting"
+        with outbox.heartbeat(delivery_id, token):
+            return _send(channel, job, delivery_id, token, action=action, staged=staged, due_at=due_at,
+                         statement_id=statement_id, stage_only=stage_only)
     except outbox.LostClaim:
         raise
     except PermanentError as error:
@@ -121,9 +106,31 @@ def _attempt(d: Delivery, token: str, *, stage_only: bool) -> str:
         return _retry_later(delivery_id, token, attempts, f"内部错误：{type(error).__name__}: {error}"[:500])
 
 
+def _send(channel: channels.Channel, job: Dispatch, delivery_id: int, token: str, *, action: str,
+          staged: object, due_at: datetime, statement_id: int, stage_only: bool) -> str:
+    if action == Action.RETRACT:
+        channel.retract(job)
+        outbox.retracted(delivery_id, token)
+        return "retracted"
+    if staged is None:
+        channel.stage(job)
+        outbox.mark_staged(delivery_id, token)
+    if stage_only or utcnow() < due_at:
+        outbox.release(delivery_id, token, at=None, attempt=False)
+        return "staged"
+    outbox.begin_publishing(statement_id)
+    result = channel.publish(job)
+    if isinstance(result, Published):
+        outbox.succeed(delivery_id, token, url=result.url, external_id=result.external_id, details=result.details)
+        return "published"
+    outbox.release(delivery_id, token, at=utcnow() + timedelta(seconds=result.seconds), attempt=False)
+    return "waiting"
+
+
 def _retry_later(delivery_id: int, token: str, attempts: int, reason: str) -> str:
-    if attempts + 1 >= outbox.MAX_ATTEMPTS:
-        outbox.fail(delivery_id, token, f"重试 {attempts + 1} 次仍失败：{reason}")
+    """`attempts` already counts this one (it was counted at the claim)."""
+    if attempts >= outbox.max_attempts():
+        outbox.fail(delivery_id, token, f"重试 {attempts} 次仍失败：{reason}")
         return "failed"
-    outbox.release(delivery_id, token, at=utcnow() + outbox.backoff(attempts + 1), error=reason, count_attempt=True)
+    outbox.release(delivery_id, token, at=utcnow() + outbox.backoff(attempts), error=reason)
     return "retry"

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Text, cast, select, update
+from sqlalchemy.engine import Connection
 
 from app.extensions import db
 from app.timeutil import utcnow
@@ -67,26 +69,48 @@ _COLUMNS = (
 )
 
 
-def _rows(batch: int) -> Iterator[Any]:
-    """Every entry in seq order, streamed through Core (no ORM objects: a million rows must be cheap)."""
-    connection = db.session.connection().execution_options(stream_results=True, yield_per=batch)
-    yield from connection.execute(select(*_COLUMNS).order_by(_TABLE.c.seq))
+@contextmanager
+def _snapshot() -> Iterator[Connection]:
+    """One consistent view of the ledger, on a connection of its own.
+
+    PostgreSQL: a REPEATABLE READ transaction (every statement sees the snapshot of the first);
+    SQLite: one read transaction (WAL keeps the snapshot of its first read until it ends). Entries
+    appended meanwhile are simply not seen, so a busy ledger never looks tampered with.
+    """
+    connection = db.engine.connect()
+    try:
+        if connection.dialect.name == "postgresql":
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+        with connection.begin():
+            yield connection
+    finally:
+        connection.close()
 
 
 def verify(batch: int = 20_000) -> Verification:
-    """Recompute the chain from the first entry; name the first seq that does not hold."""
-    prev, count, expected_seq = GENESIS, 0, 1
-    for seq, kind, statement_id, rev_hash, at, payload, prev_hash, hash_ in _rows(batch):
-        body = {"seq": seq, "kind": kind, "statement_id": statement_id, "revision_hash": rev_hash,
-                "at": at, "payload": json.loads(payload), "prev_hash": prev_hash}
-        if seq != expected_seq or prev_hash != prev or entry_hash(prev, body) != hash_:
-            return Verification(False, count, prev, first_bad_seq=expected_seq if seq != expected_seq else seq)
-        prev, count, expected_seq = hash_, count + 1, expected_seq + 1
-    recorded = head()
-    if recorded["seq"] != count or recorded["hash"] != prev:
+    """Recompute the chain from the first entry; name the first seq that does not hold.
+
+    The head and the entries are read in one snapshot, the head first.
+    """
+    with _snapshot() as connection:
+        recorded_seq, recorded_hash = connection.execute(
+            select(LedgerHead.seq, LedgerHead.hash).where(LedgerHead.id == HEAD_ID)
+        ).one()
+        rows = connection.execution_options(stream_results=True, yield_per=batch).execute(
+            select(*_COLUMNS).order_by(_TABLE.c.seq)
+        )
+        prev, count, expected_seq = GENESIS, 0, 1
+        for seq, kind, statement_id, rev_hash, at, payload, prev_hash, hash_ in rows:
+            body = {"seq": seq, "kind": kind, "statement_id": statement_id, "revision_hash": rev_hash,
+                    "at": at, "payload": json.loads(payload), "prev_hash": prev_hash}
+            if seq != expected_seq or prev_hash != prev or entry_hash(prev, body) != hash_:
+                rows.close()
+                return Verification(False, count, prev, first_bad_seq=expected_seq if seq != expected_seq else seq)
+            prev, count, expected_seq = hash_, count + 1, expected_seq + 1
+    if recorded_seq != count or recorded_hash != prev:
         # the last entry rewritten with a fresh hash (that entry); entries deleted from the end or forged
         # past the head (the first seq the head and the rows disagree on)
-        bad = count if recorded["seq"] == count else min(count, recorded["seq"]) + 1
+        bad = count if recorded_seq == count else min(count, recorded_seq) + 1
         return Verification(False, count, prev, first_bad_seq=bad or 1)
     return Verification(True, count, prev)
 

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -80,6 +80,8 @@ class Delivery(db.Model):
     channel: Mapped[str] = mapped_column(String(16))
     action: Mapped[str] = mapped_column(String(8), default=Action.PUBLISH)
     state: Mapped[str] = mapped_column(String(12), default=DeliveryState.PENDING)
+    #: Bumped by every transition (app/door.py); with `claim_token` it decides who may write the row.
+    version: Mapped[int] = mapped_column(default=0, server_default="0")
     priority: Mapped[str] = mapped_column(String(8))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -109,6 +111,10 @@ class LedgerEntry(db.Model):
     """One line of the permanent record; hash-chained to the one before (CONTRACT §3 Ledger)."""
 
     __tablename__ = "ledger_entries"
+    __table_args__ = (
+        Index("ux_ledger_published_once", "statement_id", unique=True,
+              sqlite_where=text("kind = 'published'"), postgresql_where=text("kind = 'published'")),
+    )
 
     seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(String(16))

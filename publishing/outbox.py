@@ -8,24 +8,34 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
-from app import audit
+from app.door import Conflict, transition, transition_where
 from app.extensions import db
 from app.timeutil import utcnow
-from app.tx import after_commit
+from app.tx import after_commit, begin_write
 from publishing import ledger, queues
+from publishing.lifecycle import DELIVERY
 from publishing.models import Action, Delivery, DeliveryState, LedgerKind, Release
+from review.lifecycle import STATEMENT
 from review.models import Decision, Stage, Statement, Status, Verdict
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 8  # the default of DELIVERY_MAX_ATTEMPTS
+
+
+def max_attempts() -> int:
+    """Attempts at a delivery before it fails (DELIVERY_MAX_ATTEMPTS), each counted at its claim."""
+    return int(current_app.config.get("DELIVERY_MAX_ATTEMPTS", MAX_ATTEMPTS))
 #: Sweeps leave alone rows touched this recently: their enqueue is about to follow their commit.
 SWEEP_GRACE = timedelta(seconds=5)
 
@@ -44,8 +54,11 @@ def lease() -> timedelta:
 def claim(delivery_id: int, key: str | None = None) -> str | None:
     """Take the delivery if it is ours to take (pending and ready, or its lease expired); None otherwise.
 
+    The attempt is counted here, at the claim: a send that kills its worker every time still uses up its
+    attempts, and once they are gone the delivery fails (with a ledger entry) instead of looping forever.
     With `key`, only the row carrying that delivery key (a job from another database's Redis is ignored).
     """
+    begin_write()
     now = utcnow()
     token = str(uuid.uuid4())
     ready = and_(
@@ -54,18 +67,33 @@ def claim(delivery_id: int, key: str | None = None) -> str | None:
     )
     abandoned = and_(Delivery.state == DeliveryState.SENDING, Delivery.lease_until < now)
     mine = Delivery.delivery_key == key if key is not None else Delivery.id == delivery_id
-    result = db.session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id, mine, or_(ready, abandoned))
-        .values(state=DeliveryState.SENDING, lease_until=now + lease(), claim_token=token, updated_at=now)
-        .execution_options(synchronize_session=False)
+    claimable = (mine, or_(ready, abandoned))
+    claimed = transition_where(
+        Delivery, DELIVERY, "claimed", delivery_id, state_attr="state",
+        from_states=(DeliveryState.PENDING, DeliveryState.SENDING),
+        where=(*claimable, Delivery.attempts < max_attempts()),
+        values={"lease_until": now + lease(), "claim_token": token, "updated_at": now,
+                "attempts": Delivery.attempts + 1},
     )
+    if claimed:
+        db.session.commit()
+        return token
+    spent = db.session.execute(
+        select(Delivery.attempts, Delivery.last_error).where(
+            Delivery.id == delivery_id, *claimable, Delivery.attempts >= max_attempts())
+    ).first()
     db.session.commit()
-    return token if result.rowcount == 1 else None
+    if spent is not None:
+        attempts, last_error = spent
+        reason = f"已尝试 {attempts} 次仍未完成（发送中断或工作进程退出），停止自动重试"
+        if last_error:
+            reason += f"；最后一次错误：{last_error}"
+        fail(delivery_id, None, reason[:1000])
+    return None
 
 
 def _locked(delivery_id: int) -> Delivery | None:
-    """The delivery as it is now, row-locked for this transaction."""
+    """The delivery as it is now, row-locked for this transaction (the caller began it as a writer)."""
     return db.session.scalar(
         select(Delivery).where(Delivery.id == delivery_id).with_for_update()
         .execution_options(populate_existing=True)
@@ -75,33 +103,47 @@ def _locked(delivery_id: int) -> Delivery | None:
 def _mine(delivery_id: int, token: str) -> Delivery | None:
     """The delivery, locked, if our claim still holds (a lease can expire under a slow send)."""
     d = _locked(delivery_id)
-    if d is None or d.claim_token != token:
+    if d is None or d.claim_token != token or d.state != DeliveryState.SENDING:
         return None
     return d
 
 
 def _statement_locked(statement_id: int) -> Statement:
     """Lock the statement first: every settle takes this lock, so the last channel sees the others."""
+    # the bare row first (a joined eager load under FOR UPDATE keeps stale joined rows on PostgreSQL)
+    db.session.execute(select(Statement.id).where(Statement.id == statement_id).with_for_update())
     st = db.session.scalar(
-        select(Statement).where(Statement.id == statement_id).with_for_update(of=Statement)
-        .execution_options(populate_existing=True)
+        select(Statement).where(Statement.id == statement_id).execution_options(populate_existing=True)
     )
     assert st is not None
     return st
 
 
+def _as_claimant(d: Delivery, token: str) -> tuple[Any, ...]:
+    """The compare-and-set condition of every step a claimant takes: its claim still holds."""
+    return (Delivery.claim_token == token,)
+
+
 def remember(delivery_id: int, token: str, values: dict[str, Any]) -> None:
     """Store ids a channel just got back, committed at once: a crash after this cannot lose them.
 
-    Stored even when our lease was lost meanwhile: an id WeChat handed out is a fact, and forgetting it
-    is what would make a second submission possible.
+    A worker that lost its claim may still record an id the channel really handed it (forgetting it is
+    what would make a second submission possible), but only where the row has none: the row's own ids,
+    stored by the claimant, always win, and the stale worker then stops (LostClaim).
     """
+    begin_write()
     d = _locked(delivery_id)
     assert d is not None
-    d.data = {**(d.data or {}), **values}
-    mine = d.claim_token == token
+    mine = d.claim_token == token and d.state == DeliveryState.SENDING
+    current = dict(d.data or {})
     if mine:
+        d.data = {**current, **values}
         d.lease_until = utcnow() + lease()
+    else:
+        late = {k: v for k, v in values.items() if k not in current}
+        if late:
+            d.data = {**current, **late, "late_ids": [*current.get("late_ids", []), values]}
+            log.warning("delivery %s: a worker that lost its claim recorded %s", delivery_id, sorted(late))
     db.session.commit()
     if not mine:
         raise LostClaim(delivery_id)
@@ -111,31 +153,85 @@ class LostClaim(Exception):
     """Our lease expired and someone else holds the delivery now: stop without touching it."""
 
 
+@contextmanager
+def heartbeat(delivery_id: int, token: str) -> Iterator[threading.Event]:
+    """Renew the claim's lease while a channel works, so a slow but live worker is never taken over.
+
+    A thread of its own, with its own connection, extends `lease_until` every third of the lease while
+    the claim holds; once it does not (retracted, taken over), the event it yields is set and it stops.
+    A worker killed mid-send stops beating with it, and its lease runs out as before.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    period = max(0.2, lease().total_seconds() / 3)
+    stop, lost = threading.Event(), threading.Event()
+
+    def beat() -> None:
+        with app.app_context():
+            while not stop.wait(period):
+                try:
+                    with db.engine.begin() as connection:
+                        renewed = connection.execute(
+                            update(Delivery)
+                            .where(Delivery.id == delivery_id, Delivery.claim_token == token,
+                                   Delivery.state == DeliveryState.SENDING)
+                            .values(lease_until=utcnow() + lease())
+                        ).rowcount
+                except Exception:  # the database briefly away: the next beat tries again
+                    log.warning("delivery %s: heartbeat failed", delivery_id, exc_info=True)
+                    continue
+                if renewed != 1:
+                    lost.set()
+                    return
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{delivery_id}", daemon=True)
+    thread.start()
+    try:
+        yield lost
+    finally:
+        stop.set()
+        thread.join(timeout=period + 5)
+
+
 def mark_staged(delivery_id: int, token: str) -> None:
+    begin_write()
     d = _mine(delivery_id, token)
     if d is None:
         db.session.rollback()
         raise LostClaim(delivery_id)
-    d.staged_at = utcnow()
-    d.lease_until = utcnow() + lease()
+    now = utcnow()
+    _step(d, token, "staged", {"staged_at": now, "lease_until": now + lease()})
     db.session.commit()
 
 
+def _step(d: Delivery, token: str, event: str, values: dict[str, Any], **audit_args: Any) -> None:
+    """A claimant's step: compare-and-set on state, version and its claim token; LostClaim when gone."""
+    try:
+        transition(d, DELIVERY, event, actor=None, state_attr="state", values=values,
+                   where=_as_claimant(d, token), **audit_args)
+    except Conflict as error:
+        db.session.rollback()
+        raise LostClaim(d.id) from error
+
+
 def release(delivery_id: int, token: str, *, at: datetime | None, error: str | None = None,
-            count_attempt: bool = False) -> Delivery | None:
-    """Give the delivery back as pending (ready at `at`) and queue its next attempt after the commit."""
+            attempt: bool = True) -> Delivery | None:
+    """Give the delivery back as pending (ready at `at`) and queue its next attempt after the commit.
+
+    `attempt=False` when nothing was tried (staged ahead of go-live, waiting for WeChat's answer): the
+    attempt counted at the claim is given back.
+    """
+    begin_write()
     d = _mine(delivery_id, token)
     if d is None:
         db.session.rollback()
         return None
-    d.state = DeliveryState.PENDING
-    d.claim_token = None
-    d.lease_until = None
-    d.next_attempt_at = at
-    if count_attempt:
-        d.attempts += 1
+    values: dict[str, Any] = {"claim_token": None, "lease_until": None, "next_attempt_at": at}
+    if not attempt:
+        values["attempts"] = max(0, d.attempts - 1)
     if error is not None:
-        d.last_error = error
+        values["last_error"] = error
+    _step(d, token, "released", values, action=f"delivery.{d.channel}.released",
+          after={"state": DeliveryState.PENDING.value, "error": error, "at": at.isoformat() if at else None})
     priority, ready, key = d.priority, d.ready_at, d.delivery_key
     after_commit(db.session, lambda: queues.enqueue(delivery_id, priority, ready, key=key))
     db.session.commit()
@@ -144,16 +240,18 @@ def release(delivery_id: int, token: str, *, at: datetime | None, error: str | N
 
 def begin_publishing(statement_id: int) -> None:
     """At go-live the statement shows `publishing` until every channel has settled."""
+    begin_write()
     st = _statement_locked(statement_id)
-    if st.status in (Status.APPROVED, Status.SCHEDULED):
-        st.status = Status.PUBLISHING.value
+    if STATEMENT.allows(st.status, "went_live"):
         st.updated_at = utcnow()
+        transition(st, STATEMENT, "went_live", actor=None)
     db.session.commit()
 
 
 def succeed(delivery_id: int, token: str, *, url: str | None, external_id: str | None,
             details: dict[str, Any]) -> bool:
     """The channel has the statement out: record it, and the ledger entry once every channel is out."""
+    begin_write()
     d = db.session.get(Delivery, delivery_id)
     assert d is not None
     st = _statement_locked(d.statement_id)
@@ -162,57 +260,81 @@ def succeed(delivery_id: int, token: str, *, url: str | None, external_id: str |
         db.session.rollback()
         return False
     now = utcnow()
-    before = {"state": d.state}
-    d.state = DeliveryState.PUBLISHED
-    d.url, d.external_id = url, external_id
-    d.published_at = now
-    d.attempts += 1
-    d.last_error = None
-    d.claim_token = d.lease_until = None
-    d.data = {**(d.data or {}), **details}
-    audit.record(None, f"delivery.{d.channel}.published", d, before=before,
-                 after={"state": d.state, "url": url, "external_id": external_id})
-    _settle_statement(st, d.release)
+    try:
+        transition(d, DELIVERY, "out", actor=None, state_attr="state", where=_as_claimant(d, token),
+                   action=f"delivery.{d.channel}.published",
+                   values={"url": url, "external_id": external_id, "published_at": now, "last_error": None,
+                           "claim_token": None, "lease_until": None, "data": {**(d.data or {}), **details}},
+                   after={"state": DeliveryState.PUBLISHED.value, "url": url, "external_id": external_id})
+    except Conflict:
+        db.session.rollback()
+        return False
+    _settle_statement(st, d.release, "channel_out")
     db.session.commit()
     return True
 
 
 def fail(delivery_id: int, token: str | None, reason: str) -> bool:
-    """The delivery cannot succeed: record the reason, a `delivery_failed` ledger entry, alert the office."""
+    """The delivery cannot succeed: record the reason, a `delivery_failed` ledger entry, alert the office.
+
+    Without a token, only a delivery nobody holds (pending, or sending under an expired lease) is failed:
+    one found out of attempts.
+    """
+    begin_write()
     d = db.session.get(Delivery, delivery_id)
     assert d is not None
     st = _statement_locked(d.statement_id)
-    d = _mine(delivery_id, token) if token else d
+    if token:
+        d = _mine(delivery_id, token)
+        where: tuple[Any, ...] = (Delivery.claim_token == token,)
+    else:
+        d = _locked(delivery_id)
+        if d is not None and not (
+            d.state == DeliveryState.PENDING
+            or (d.state == DeliveryState.SENDING and d.lease_until is not None and d.lease_until < utcnow())
+        ):
+            d = None
+        where = ()
     if d is None:
         db.session.rollback()
         return False
-    before = {"state": d.state}
-    d.state = DeliveryState.FAILED
-    d.attempts += 1
-    d.last_error = reason
-    d.claim_token = d.lease_until = None
+    try:
+        transition(d, DELIVERY, "failed", actor=None, state_attr="state", where=where,
+                   action=f"delivery.{d.channel}.failed",
+                   values={"last_error": reason, "claim_token": None, "lease_until": None},
+                   after={"state": DeliveryState.FAILED.value, "reason": reason})
+    except Conflict:
+        db.session.rollback()
+        return False
     rel = d.release
     ledger.append(LedgerKind.DELIVERY_FAILED, st.id, rel.revision_hash, {
         "channel": d.channel, "reason": reason, "attempts": d.attempts, "action": d.action,
         "title": rel.revision.title, "unit": st.unit.code,
     })
-    audit.record(None, f"delivery.{d.channel}.failed", d, before=before, after={"state": d.state, "reason": reason})
-    _settle_statement(st, rel)
+    _settle_statement(st, rel, "channel_failed")
+    for hook in on_delivery_failed:
+        hook(st, d, reason)
     db.session.commit()
     log.warning("delivery %s (%s) of statement %s failed: %s", d.id, d.channel, st.id, reason)
     return True
 
 
+#: Called inside the failing transaction with (statement, delivery, reason): the office's alert.
+on_delivery_failed: list[Any] = []
+
+
 def retracted(delivery_id: int, token: str) -> bool:
     """The channel took the statement down."""
+    begin_write()
     d = _mine(delivery_id, token)
     if d is None:
         db.session.rollback()
         return False
-    d.state = DeliveryState.RETRACTED
-    d.claim_token = d.lease_until = None
-    d.last_error = None
-    audit.record(None, f"delivery.{d.channel}.retracted", d, after={"state": d.state})
+    try:
+        _step(d, token, "taken_down", {"claim_token": None, "lease_until": None, "last_error": None},
+              action=f"delivery.{d.channel}.retracted", after={"state": DeliveryState.RETRACTED.value})
+    except LostClaim:
+        return False
     db.session.commit()
     return True
 
@@ -234,14 +356,20 @@ def approvers(release: Release) -> list[dict[str, Any]]:
     ]
 
 
-def _settle_statement(st: Statement, rel: Release) -> None:
-    """Derive the statement's status from its deliveries; write the `published` entry exactly once."""
+def _settle_statement(st: Statement, rel: Release, event: str) -> None:
+    """Derive the statement's status from its deliveries (one query); the `published` entry exactly once.
+
+    The statement row is locked by the caller, so the last channel to settle sees every other one; the
+    unique index on published ledger entries makes a second `published` entry impossible regardless.
+    """
     if st.status == Status.RETRACTED:
         return
-    publish = [d for d in rel.deliveries if d.action == Action.PUBLISH]
-    states = {d.state for d in publish}
+    states = set(db.session.scalars(
+        select(Delivery.state).where(Delivery.release_id == rel.id, Delivery.action == Action.PUBLISH).distinct()
+    ))
     now = utcnow()
     if states == {DeliveryState.PUBLISHED}:
+        target = Status.PUBLISHED
         if rel.ledger_seq is None:
             rel.published_at = now
             entry = ledger.append(LedgerKind.PUBLISHED, st.id, rel.revision_hash, _published_payload(st, rel))
@@ -251,12 +379,19 @@ def _settle_statement(st: Statement, rel: Release) -> None:
                     "original_statement_id": st.corrects_id, "correction_statement_id": st.id,
                     "correction_ledger_seq": entry.seq, "title": rel.revision.title,
                 })
-        st.status = Status.PUBLISHED.value
+            for hook in on_published:
+                hook(st, rel, entry)
     elif states <= {DeliveryState.PUBLISHED, DeliveryState.FAILED}:
-        st.status = (Status.PARTIALLY_PUBLISHED if DeliveryState.PUBLISHED in states else Status.FAILED).value
+        target = Status.PARTIALLY_PUBLISHED if DeliveryState.PUBLISHED in states else Status.FAILED
     else:
-        st.status = Status.PUBLISHING.value
+        target = Status.PUBLISHING
     st.updated_at = now
+    transition(st, STATEMENT, event, to=target, actor=None)
+
+
+#: Called inside the settling transaction with (statement, release, ledger entry) when a statement is
+#: published: linked cases record their response at the ledger entry's time.
+on_published: list[Any] = []
 
 
 def _published_payload(st: Statement, rel: Release) -> dict[str, Any]:
@@ -313,6 +448,7 @@ def sweep() -> int:
 
 def wake(delivery_id: int) -> bool:
     """An outside event (a WeChat callback) says this delivery has news: make it ready now and queue it."""
+    begin_write()
     d = _locked(delivery_id)
     if d is None or d.state != DeliveryState.PENDING:
         db.session.rollback()

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app import audit
 from app.api import require_mapping
+from app.door import transition
 from app.errors import Invalid, NotFound, WrongState
 from app.extensions import db
 from app.models import Role, User
 from app.timeutil import utcnow
-from app.tx import after_commit
+from app.tx import after_commit, begin_write
 from publishing import ledger, queues
+from publishing.lifecycle import DELIVERY
 from publishing.models import Action, Delivery, DeliveryState, LedgerKind, Release
-from review import rules
+from review import lifecycle, rules
+from review.lifecycle import STATEMENT
 from review.models import Statement, Status
-from review.services import get_statement, statement_approved
+from review.services import get_statement
 
 RETRACTABLE = frozenset({
     Status.APPROVED, Status.SCHEDULED, Status.PUBLISHING, Status.PUBLISHED, Status.PARTIALLY_PUBLISHED,
@@ -27,12 +28,17 @@ RETRACTABLE = frozenset({
 })
 
 
-def stage_release(sender: Flask, statement: Statement, actor: User, **_: Any) -> None:
-    """At the leader's approval, in the same transaction: the release and one outbox row per channel."""
+def stage_release(statement: Statement, actor: User) -> Status:
+    """The release step of the leader's approval (declared to review at start-up), in its transaction.
+
+    Adds the release and one outbox row per channel, queues them once the approval commits, and answers
+    the status the approval leads to: `approved`, or `scheduled` when the go-live time is still ahead.
+    """
     now = utcnow()
     go_live = statement.go_live_at if statement.go_live_at and statement.go_live_at > now else now
     rev = statement.approved_revision
-    assert rev is not None
+    if rev is None:
+        raise RuntimeError("release step called without an approved revision")
     release = Release(statement=statement, revision=rev, revision_hash=rev.hash, approved_by_id=actor.id,
                       approved_at=now, go_live_at=go_live)
     db.session.add(release)
@@ -42,8 +48,6 @@ def stage_release(sender: Flask, statement: Statement, actor: User, **_: Any) ->
         for channel in statement.channels
     ]
     db.session.add_all(deliveries)
-    if go_live > now:
-        statement.status = Status.SCHEDULED.value
     db.session.flush()
     plan = [(d.id, d.priority, d.delivery_key) for d in deliveries]
 
@@ -54,11 +58,13 @@ def stage_release(sender: Flask, statement: Statement, actor: User, **_: Any) ->
             queues.enqueue(delivery_id, priority, go_live, key=key)
 
     after_commit(db.session, enqueue)
+    return Status.SCHEDULED if go_live > now else Status.APPROVED
 
 
 def retract(actor: User, statement_id: int, data: Any) -> Statement:
     """A leader takes a statement down from every channel; the record keeps it, the ledger says so."""
     rules.require_role(actor, Role.LEADER)
+    begin_write()
     st = get_statement(actor, statement_id, for_update=True)
     rules.require_own_unit(actor, st)
     body = require_mapping(data)
@@ -72,31 +78,38 @@ def retract(actor: User, statement_id: int, data: Any) -> Statement:
         raise WrongState(_("只有已批准或已发布的回应可以撤回"))
     before = {"status": st.status}
     now = utcnow()
-    st.status = Status.RETRACTED.value
     st.updated_at = now
     release.retracted_at = now
     release.retraction_reason = reason.strip()
     takedown = []
-    for d in release.deliveries:
-        maybe_out = d.state in (DeliveryState.PUBLISHED, DeliveryState.SENDING) or d.staged_at is not None
-        if not maybe_out or d.state == DeliveryState.RETRACTED:
-            d.state = DeliveryState.RETRACTED
+    # every delivery as it is now, locked: a worker that claimed one a moment ago loses its claim here
+    # (the version moves and the claim token goes), so its `succeed` cannot pass after this commit
+    rows = db.session.scalars(
+        select(Delivery).where(Delivery.release_id == release.id).order_by(Delivery.id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    for d in rows:
+        if d.state == DeliveryState.RETRACTED:
             continue
-        # out there, maybe out (a send in flight), or staged (a WeChat draft): the channel's own call
-        d.action = Action.RETRACT
-        d.state = DeliveryState.PENDING
-        d.due_at = now
-        d.next_attempt_at = None
-        d.attempts = 0
-        d.claim_token = None  # a send in flight loses its claim and cannot settle as published
-        d.lease_until = None
+        maybe_out = d.state in (DeliveryState.PUBLISHED, DeliveryState.SENDING) or d.staged_at is not None
+        if not maybe_out:  # never left Huiying: cancelled
+            transition(d, DELIVERY, "retracted", to=DeliveryState.RETRACTED, actor=actor, state_attr="state",
+                       action=f"delivery.{d.channel}.cancel",
+                       values={"claim_token": None, "lease_until": None, "updated_at": now})
+            continue
+        # out there, maybe out (a send in flight), or staged (a WeChat draft): the channel's own take-down
+        transition(d, DELIVERY, "retracted", to=DeliveryState.PENDING, actor=actor, state_attr="state",
+                   action=f"delivery.{d.channel}.takedown",
+                   values={"action": Action.RETRACT, "due_at": now, "next_attempt_at": None, "attempts": 0,
+                           "claim_token": None, "lease_until": None, "updated_at": now})
         takedown.append((d.id, d.priority, d.delivery_key))
+    transition(st, STATEMENT, "retracted", actor=actor, action="statement.retract", before=before,
+               after={"status": Status.RETRACTED.value, "reason": reason})
     ledger.append(LedgerKind.RETRACTED, st.id, release.revision_hash, {
         "reason": release.retraction_reason, "by": {"username": actor.username, "name": actor.name},
         "title": release.revision.title, "unit": st.unit.code, "published_ledger_seq": release.ledger_seq,
         "channels": [d.channel for d in release.deliveries],
     })
-    audit.record(actor, "statement.retract", st, before=before, after={"status": st.status, "reason": reason})
 
     def enqueue() -> None:
         for delivery_id, priority, key in takedown:
@@ -110,21 +123,23 @@ def retract(actor: User, statement_id: int, data: Any) -> Statement:
 def retry_delivery(actor: User, statement_id: int, channel: str) -> Delivery:
     """Office or the unit's leader sends a failed delivery again (CONTRACT …/deliveries/{channel}/retry)."""
     rules.require_role(actor, Role.OFFICE, Role.LEADER)
+    begin_write()
     st = get_statement(actor, statement_id, for_update=True)
     rules.require_own_unit(actor, st, office_may=True)
-    d = db.session.scalar(select(Delivery).where(Delivery.statement_id == st.id, Delivery.channel == channel))
+    d = db.session.scalar(
+        select(Delivery).where(Delivery.statement_id == st.id, Delivery.channel == channel).with_for_update()
+        .execution_options(populate_existing=True)
+    )
     if d is None:
         raise NotFound(_("该回应没有此渠道的投递"))
     if d.state != DeliveryState.FAILED:
         raise WrongState(_("只有失败的投递可以重试（当前：%(s)s）", s=d.state))
-    before = {"state": d.state, "last_error": d.last_error}
-    d.state = DeliveryState.PENDING
-    d.next_attempt_at = None
-    d.attempts = 0
+    transition(d, DELIVERY, "retried", actor=actor, state_attr="state", action=f"delivery.{channel}.retry",
+               values={"next_attempt_at": None, "attempts": 0},
+               before={"state": d.state, "last_error": d.last_error}, after={"state": DeliveryState.PENDING.value})
     if st.status in (Status.FAILED, Status.PARTIALLY_PUBLISHED):
-        st.status = Status.PUBLISHING.value
         st.updated_at = utcnow()
-    audit.record(actor, f"delivery.{channel}.retry", d, before=before, after={"state": d.state})
+        transition(st, STATEMENT, "retried", actor=actor, action="statement.retry")
     delivery_id, priority, ready, key = d.id, d.priority, d.ready_at, d.delivery_key
     after_commit(db.session, lambda: queues.enqueue(delivery_id, priority, ready, key=key))
     db.session.commit()
@@ -132,5 +147,5 @@ def retry_delivery(actor: User, statement_id: int, channel: str) -> Delivery:
 
 
 def connect() -> None:
-    """Subscribe to review's approval signal (review never imports publishing)."""
-    statement_approved.connect(stage_release)
+    """Declare the approval's release step to review (review never imports publishing)."""
+    lifecycle.declare_release_step(stage_release)

@@ -102,6 +102,8 @@ class Statement(db.Model):
     case_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     corrects_id: Mapped[int | None] = mapped_column(ForeignKey("statements.id"))
     status: Mapped[str] = mapped_column(String(24), default=Status.DRAFT, index=True)
+    #: Bumped by every transition (app/door.py): a writer that read an older version changes nothing.
+    version: Mapped[int] = mapped_column(default=0, server_default="0")
     # Kept by `rules.refresh` after every change so work lists need no per-row computation.
     pending_stage: Mapped[str | None] = mapped_column(String(8))
     # A review round starts at each submit; decisions of earlier rounds stay as history only.
@@ -178,6 +180,7 @@ class Decision(db.Model):
     """An expert's or leader's verdict on one revision hash."""
 
     __tablename__ = "decisions"
+    __table_args__ = (Index("ix_decisions_reviewer_hash", "statement_id", "reviewer_id", "revision_hash"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id"), index=True)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from app.errors import WrongRole, WrongUnit
+from app.extensions import db
 from app.models import Role, User
 from review import labels
 from review.errors import DuplicateReviewer, SelfReview
-from review.models import Stage, Statement, Status, Verdict
+from review.models import Decision, Stage, Statement, Status, Verdict
 
 STAGE_ROLE = {Stage.EXPERT: Role.EXPERT, Stage.LEADER: Role.LEADER}
 
@@ -56,10 +58,24 @@ def require_own_unit(user: User, statement: Statement, *, office_may: bool = Fal
 
 
 def require_may_review(user: User, statement: Statement, verdict: str | None) -> None:
-    """Separation of duties (CONTRACT rule 3): no author reviews; nobody approves one revision twice."""
-    if any(rev.author_id == user.id for rev in statement.revisions):
+    """Separation of duties (CONTRACT rule 3), about the text and not the round.
+
+    Nobody who wrote any revision of the statement reviews it; nobody approves the same revision hash
+    twice — at another stage, in a later round (sent back and resubmitted unchanged), or after an edit
+    that came back to the identical text. The stored decisions of this statement answer, not the
+    decisions of this round. (Another statement that happens to carry the same words is another matter.)
+    """
+    if statement.author_id == user.id or any(rev.author_id == user.id for rev in statement.revisions):
         raise SelfReview(_("您撰写过本回应的修订稿，不能审核"))
-    if verdict == Verdict.APPROVE and any(
-        d.reviewer_id == user.id and d.decision == Verdict.APPROVE for d in statement.current_decisions()
-    ):
-        raise DuplicateReviewer(_("您已批准过此修订稿，同一人不能批准两个环节"))
+    if verdict != Verdict.APPROVE or statement.current_revision is None:
+        return
+    approved_before = db.session.scalar(
+        select(Decision.id).where(
+            Decision.statement_id == statement.id,
+            Decision.reviewer_id == user.id,
+            Decision.revision_hash == statement.current_revision.hash,
+            Decision.decision == Verdict.APPROVE,
+        ).limit(1)
+    )
+    if approved_before is not None:
+        raise DuplicateReviewer(_("您已批准过与此修订稿完全相同的文本，同一人不能再次批准（含其他环节或轮次）"))

@@ -5,17 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from blinker import Namespace
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app import audit
+from app.door import transition
 from app.errors import Invalid, NotFound, WrongState, WrongUnit
 from app.extensions import db
 from app.models import Role, Unit, User
 from app.timeutil import utcnow
-from review import labels, rules
+from app.tx import begin_write
+from review import labels, lifecycle, rules
 from review.errors import StageNotReady, StaleRevision
 from review.models import (
     CORRECTABLE,
@@ -39,10 +40,6 @@ from review.validation import (
     statement_input,
 )
 
-signals = Namespace()
-#: Sent inside the approving transaction, before commit: publishing stages its release here.
-statement_approved = signals.signal("statement-approved")
-
 
 def _experts_required() -> int:
     return int(current_app.config["EXPERT_APPROVALS_REQUIRED"])
@@ -58,11 +55,25 @@ def _snapshot(st: Statement) -> dict[str, Any]:
     }
 
 
+def _refreshed(st: Statement) -> dict[str, Any]:
+    """Recompute the pending stage after a transition and describe the statement for the audit trail."""
+    rules.refresh(st, _experts_required())
+    return _snapshot(st)
+
+
 def get_statement(actor: User, statement_id: int, *, for_update: bool = False) -> Statement:
-    """The statement if it exists (404) and the actor may see it (403 wrong_unit)."""
+    """The statement if it exists (404) and the actor may see it (403 wrong_unit).
+
+    `for_update` is for writers (after `begin_write()`): the row is locked (PostgreSQL; on SQLite the
+    writer already holds the database lock) and read afresh, never from a stale identity map.
+    """
     query = select(Statement).where(Statement.id == statement_id)
     if for_update:
-        query = query.with_for_update(of=Statement)
+        # Lock the bare row first, then read it whole in a fresh statement. Locking the joined query
+        # directly is not enough on PostgreSQL: after waiting for the lock it re-reads the statement row
+        # but keeps the joined revision from its old snapshot (a revision committed meanwhile is missing).
+        db.session.execute(select(Statement.id).where(Statement.id == statement_id).with_for_update())
+        query = query.execution_options(populate_existing=True)
     st = db.session.scalar(query)
     if st is None:
         raise NotFound(_("回应不存在"))
@@ -87,6 +98,7 @@ def _new_revision(st: Statement, actor: User, title: str, digest: str, body: str
 def create(actor: User, data: Mapping[str, Any]) -> Statement:
     """A drafter starts a statement for their unit (CONTRACT POST /statements)."""
     rules.require_role(actor, Role.DRAFTER)
+    begin_write()
     if isinstance(data, Mapping) and isinstance(data.get("unit"), str) and data["unit"] != actor.unit.code:
         if Unit.by_code(data["unit"]) is not None:
             raise WrongUnit(_("只能为本单位起草回应"))
@@ -117,7 +129,8 @@ def create(actor: User, data: Mapping[str, Any]) -> Statement:
 def correct(actor: User, statement_id: int) -> Statement:
     """A new draft that corrects a published statement, starting from its published text."""
     rules.require_role(actor, Role.DRAFTER)
-    original = get_statement(actor, statement_id)
+    begin_write()
+    original = get_statement(actor, statement_id, for_update=True)
     rules.require_own_unit(actor, original)
     if original.status not in CORRECTABLE:
         raise WrongState(_("只有已发布的回应可以更正"))
@@ -139,6 +152,7 @@ def correct(actor: User, statement_id: int) -> Statement:
 def edit(actor: User, statement_id: int, data: Mapping[str, Any]) -> Statement:
     """A new revision; in review it restarts the review at the expert stage (CONTRACT PUT)."""
     rules.require_role(actor, Role.DRAFTER)
+    begin_write()
     st = get_statement(actor, statement_id, for_update=True)
     rules.require_own_unit(actor, st)
     values = statement_input(data, creating=False)
@@ -166,8 +180,8 @@ def edit(actor: User, statement_id: int, data: Mapping[str, Any]) -> Statement:
     _new_revision(st, actor, title, digest, body)
     if st.status == Status.IN_REVIEW:
         st.review_round += 1
-    rules.refresh(st, _experts_required())
-    audit.record(actor, "statement.edit", st, before=before, after=_snapshot(st))
+    transition(st, lifecycle.STATEMENT, "edited", actor=actor, action="statement.edit", before=before,
+               after=lambda: _refreshed(st))
     db.session.commit()
     return st
 
@@ -175,16 +189,16 @@ def edit(actor: User, statement_id: int, data: Mapping[str, Any]) -> Statement:
 def submit(actor: User, statement_id: int) -> Statement:
     """Send a draft (or a revised one) to review: a new round starts at the expert stage."""
     rules.require_role(actor, Role.DRAFTER)
+    begin_write()
     st = get_statement(actor, statement_id, for_update=True)
     rules.require_own_unit(actor, st)
     if st.status not in SUBMITTABLE:
         raise WrongState(_("只有草稿或退回修改的回应可以提交审核"))
     before = _snapshot(st)
-    st.status = Status.IN_REVIEW.value
     st.review_round += 1
     st.submitted_at = st.updated_at = utcnow()
-    rules.refresh(st, _experts_required())
-    audit.record(actor, "statement.submit", st, before=before, after=_snapshot(st))
+    transition(st, lifecycle.STATEMENT, "submitted", actor=actor, action="statement.submit", before=before,
+               after=lambda: _refreshed(st))
     db.session.commit()
     return st
 
@@ -195,6 +209,7 @@ def decide(actor: User, statement_id: int, data: Mapping[str, Any]) -> Decision:
     stage_asked = data.get("stage") if isinstance(data, Mapping) else None
     if stage_asked in (Stage.EXPERT, Stage.LEADER):
         rules.require_role(actor, rules.STAGE_ROLE[Stage(stage_asked)])
+    begin_write()
     st = get_statement(actor, statement_id, for_update=True)
     rules.require_own_unit(actor, st)
     verdict_asked = data.get("decision") if isinstance(data, Mapping) else None
@@ -221,18 +236,20 @@ def decide(actor: User, statement_id: int, data: Mapping[str, Any]) -> Decision:
     db.session.add(decision)
     st.decisions.append(decision)
     st.updated_at = utcnow()
+    to = None
     if values.decision == Verdict.REQUEST_CHANGES:
-        st.status = Status.CHANGES_REQUESTED.value
+        event = "changes_requested"
     elif values.decision == Verdict.REJECT:
-        st.status = Status.REJECTED.value
+        event = "rejected"
     elif values.stage == Stage.LEADER:
-        st.status = Status.APPROVED.value
+        event = "approved"
         st.approved_revision = rev
-    rules.refresh(st, _experts_required())
-    db.session.flush()
-    audit.record(actor, f"review.{values.stage}.{values.decision}", st, before=before, after=_snapshot(st))
-    if st.status == Status.APPROVED:
-        statement_approved.send(current_app._get_current_object(), statement=st, actor=actor)
+        # the declared release step: the release and its outbox rows join this transaction
+        to = lifecycle.release_step()(st, actor)
+    else:
+        event = "reviewed"
+    transition(st, lifecycle.STATEMENT, event, to=to, actor=actor,
+               action=f"review.{values.stage}.{values.decision}", before=before, after=lambda: _refreshed(st))
     db.session.commit()
     return decision
 
@@ -240,6 +257,7 @@ def decide(actor: User, statement_id: int, data: Mapping[str, Any]) -> Decision:
 def confirm(actor: User, statement_id: int, data: Mapping[str, Any]) -> Confirmation:
     """Record that another body confirmed this revision (CONTRACT POST /confirmations)."""
     rules.require_role(actor, Role.DRAFTER, Role.OFFICE)
+    begin_write()
     st = get_statement(actor, statement_id, for_update=True)
     rules.require_own_unit(actor, st, office_may=True)
     values = confirmation_input(data, st.agencies)
@@ -262,8 +280,7 @@ def confirm(actor: User, statement_id: int, data: Mapping[str, Any]) -> Confirma
     db.session.add(confirmation)
     st.confirmations.append(confirmation)
     st.updated_at = utcnow()
-    rules.refresh(st, _experts_required())
-    db.session.flush()
-    audit.record(actor, "review.agency.confirm", st, before=before, after={**_snapshot(st), "agency": values.agency})
+    transition(st, lifecycle.STATEMENT, "reviewed", actor=actor, action="review.agency.confirm", before=before,
+               after=lambda: {**_refreshed(st), "agency": values.agency})
     db.session.commit()
     return confirmation

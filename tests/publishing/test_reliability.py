@@ -23,8 +23,8 @@ from sqlalchemy import select
 from app.extensions import db
 from publishing import queues
 from publishing.models import Delivery
+from review.lifecycle import release_step
 from review.models import Decision, Revision, Statement
-from review.services import statement_approved
 from tests.factories import Office
 from tests.publishing.workers import (
     LEASE_SECONDS,
@@ -297,8 +297,8 @@ def test_urgent_overtakes_a_queue_of_low(app: Flask, office: Office, workers: Wo
 def _approved_like(app: Flask, template_id: int, count: int) -> list[int]:
     """`count` more statements approved like the template, at database speed (the API takes ~0.4 s each).
 
-    Review is skipped — its rows are copied — but the approval signal is sent exactly as the leader's decision
-    sends it, so publishing stages each release and enqueues it after the commit through its own code.
+    Review is skipped — its rows are copied — but the declared release step runs exactly as the leader's decision
+    runs it, so publishing stages each release and enqueues it after the commit through its own code.
     """
     def columns(row: Any, *skip: str) -> dict[str, Any]:
         return {c.key: getattr(row, c.key) for c in sa_inspect(type(row)).column_attrs
@@ -320,7 +320,7 @@ def _approved_like(app: Flask, template_id: int, count: int) -> list[int]:
             db.session.add_all(Decision(**columns(d, "statement_id", "revision_id"), statement_id=st.id,
                                         revision_id=copy.id) for d in template.decisions)
             db.session.flush()
-            statement_approved.send(app, statement=st, actor=leader)
+            release_step()(st, leader)
             ids.append(st.id)
         db.session.commit()
     return ids
@@ -419,7 +419,7 @@ def test_webhook_trickling_its_answer_still_times_out_within_10_s(
 
     def given_back() -> dict[str, Any] | None:
         row = delivery_row(app, st["id"])
-        return row if row["attempts"] >= 1 or row["state"] != "sending" else None
+        return row if row["last_error"] or row["state"] != "sending" else None  # attempts count at the claim
 
     row = workers.wait("the trickling attempt to be abandoned", given_back, timeout=16, every=0.1)
     assert time.time() - first.at < 14

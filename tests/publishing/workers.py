@@ -278,10 +278,11 @@ class Workers:
         self.started: list[WorkerProcess] = []
         self.redis = redis_lib.Redis.from_url(TEST_REDIS_URL)
 
-    def start(self, *, webhook: bool = True) -> WorkerProcess:
+    def start(self, *, webhook: bool = True, env: dict[str, str] | None = None) -> WorkerProcess:
         """One more `huiying worker`, pushing to the test's webhook unless `webhook=False`."""
         worker = WorkerProcess(self.database_url, self.workdir, f"worker{len(self.started) + 1}",
                                self.webhook if webhook else None)
+        worker.env.update(env or {})
         self.started.append(worker)
         return worker.start()
 
