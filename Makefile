@@ -18,11 +18,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium missing: browser tests will skip outside CI"; }
-	$(BIN)/ruff check app review publishing wechat tests bench
+	$(BIN)/ruff check app cases review publishing wechat tests bench
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)
-	$(BIN)/ruff check app review publishing wechat tests bench
+	$(BIN)/ruff check app cases review publishing wechat tests bench
 
 bench: $(STAMP)
 	$(BIN)/python bench/review_api.py

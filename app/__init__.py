@@ -40,13 +40,19 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=_locale, default_translation_directories="translations")
     errors.register(app)
 
-    from app import auth, cli, web
+    from app import admin, auth, cli, notifications, units_api, web
     from publishing import init_app as init_publishing
     from review import init_app as init_review
     from wechat import init_app as init_wechat
 
     auth.init_app(app)
     web.init_app(app)
+    admin.init_app(app)
+    app.register_blueprint(units_api.bp)
+    notifications.init_app(app)
+    from cases import init_app as init_cases  # cases sit below review: registered first
+
+    init_cases(app)
     init_review(app)
     init_publishing(app)
     init_wechat(app)

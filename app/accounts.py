@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterable
 
@@ -11,10 +12,18 @@ from app import audit
 from app.errors import Invalid
 from app.extensions import db
 from app.models import ApiToken, Role, Unit, User, UserRole, hash_token
+from app.register import valid_phone
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def valid_email(value: str) -> bool:
+    """A plausible address (one @, a dotted domain, no spaces), at most 254 characters."""
+    return len(value) <= 254 and EMAIL_RE.match(value) is not None
 
 
 def create_unit(code: str, name: str, parent_code: str | None = None, *, actor: User | None = None,
-                first_responsible: str = "", direct_responsible: str = "", contact_phone: str = "") -> Unit:
+                duty_phone: str = "") -> Unit:
     """A new unit; its code must be new (CLI exits 1 otherwise)."""
     code, name = code.strip(), name.strip()
     if not code or len(code) > 32 or not name or len(name) > 128:
@@ -26,8 +35,9 @@ def create_unit(code: str, name: str, parent_code: str | None = None, *, actor: 
         parent = Unit.by_code(parent_code)
         if parent is None:
             raise Invalid(_("上级单位不存在：%(code)s", code=parent_code), fields={"parent": _("不存在")})
-    unit = Unit(code=code, name=name, parent=parent, first_responsible=first_responsible,
-                direct_responsible=direct_responsible, contact_phone=contact_phone)
+    if not valid_phone(duty_phone.strip()):
+        raise Invalid(_("请填写有效的电话号码，例如 0371-65711111"), fields={"duty_phone": _("格式不正确")})
+    unit = Unit(code=code, name=name, parent=parent, duty_phone=duty_phone.strip())
     db.session.add(unit)
     db.session.flush()
     audit.record(actor, "unit.create", unit, after={"code": code, "name": name})
@@ -36,7 +46,8 @@ def create_unit(code: str, name: str, parent_code: str | None = None, *, actor: 
 
 
 def create_user(username: str, unit_code: str, roles: Iterable[str], *, display_name: str = "",
-                password: str | None = None, actor: User | None = None) -> tuple[User, str]:
+                password: str | None = None, email: str = "", phone: str = "",
+                actor: User | None = None) -> tuple[User, str]:
     """A new user; returns it and its password (random when none was given)."""
     username = username.strip()
     if not username or len(username) > 64:
@@ -54,8 +65,13 @@ def create_user(username: str, unit_code: str, roles: Iterable[str], *, display_
         raise Invalid(_("至少需要一个角色"), fields={"role": _("必填")})
     if password is not None and len(password) < 8:
         raise Invalid(_("密码至少 8 个字符"), fields={"password": _("太短")})
+    email, phone = email.strip(), phone.strip()
+    if email and not valid_email(email):
+        raise Invalid(_("电子邮箱格式不正确"), fields={"email": _("格式不正确")})
+    if not valid_phone(phone):
+        raise Invalid(_("请填写有效的电话号码，例如 0371-65711111"), fields={"phone": _("格式不正确")})
     password = password if password is not None else secrets.token_urlsafe(12)
-    user = User(username=username, display_name=display_name.strip(), unit=unit,
+    user = User(username=username, display_name=display_name.strip(), unit=unit, email=email, phone=phone,
                 role_rows=[UserRole(role=r.value) for r in role_set])
     user.set_password(password)
     db.session.add(user)

@@ -47,13 +47,17 @@ def users_group() -> None:
 @click.option("--role", "roles", multiple=True, required=True,
               type=click.Choice(["drafter", "expert", "leader", "office", "admin"]))
 @click.option("--name", "name", default="", help="display name")
+@click.option("--email", "email", default="", help="e-mail address for notifications")
+@click.option("--phone", "phone", default="", help="phone number shown in the responsibility register")
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input")
 @with_appcontext
-def users_create(username: str, unit: str, roles: tuple[str, ...], name: str, password_stdin: bool) -> None:
+def users_create(username: str, unit: str, roles: tuple[str, ...], name: str, email: str, phone: str,
+                 password_stdin: bool) -> None:
     """Create a user; without --password-stdin a random password is printed once."""
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
     try:
-        user, secret = accounts.create_user(username, unit, roles, display_name=name, password=password)
+        user, secret = accounts.create_user(username, unit, roles, display_name=name, password=password,
+                                            email=email, phone=phone)
     except HuiyingError as error:
         _fail(error)
     click.echo(f"user {user.username} created")

@@ -26,6 +26,13 @@ def from_environment(instance_path: str) -> dict[str, object]:
         "EXPERT_APPROVALS_REQUIRED": int(env.get("EXPERT_APPROVALS_REQUIRED", "1")),
         "PORTAL_WEBHOOK_URL": env.get("PORTAL_WEBHOOK_URL") or None,
         "PORTAL_WEBHOOK_SECRET": env.get("PORTAL_WEBHOOK_SECRET", ""),
+        # Copies of notifications beyond the inbox (CONTRACT §9); unset = inbox only.
+        "SMTP_URL": env.get("SMTP_URL") or None,
+        "MAIL_FROM": env.get("MAIL_FROM") or None,
+        "NOTIFY_WEBHOOK_URL": env.get("NOTIFY_WEBHOOK_URL") or None,
+        "NOTIFY_WEBHOOK_SECRET": env.get("NOTIFY_WEBHOOK_SECRET", ""),
+        # Case clocks by level (CONTRACT §8), e.g. {"4": {"response": "5wd"}}; unset = 61号/80号 defaults.
+        "CASE_DEADLINES": env.get("CASE_DEADLINES") or None,
         "WECHAT_APP_ID": env.get("WECHAT_APP_ID") or None,
         "WECHAT_APP_SECRET": env.get("WECHAT_APP_SECRET") or None,
         "WECHAT_TOKEN": env.get("WECHAT_TOKEN", "huiying-sandbox-token"),

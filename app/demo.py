@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from app import accounts
+from app import accounts, register
 from app.extensions import db
 from app.models import Unit, User
 from app.timeutil import utcnow
@@ -17,10 +17,17 @@ from review.models import Statement
 PASSWORD = "huiying-demo"
 
 UNITS = [
-    ("OFFICE", "河南省农业科学院办公室", None, "院办主任", "院办副主任", "0371-65700000"),
-    ("ZBS", "植物保护研究所", "OFFICE", "所长", "副所长", "0371-65711111"),
-    ("NJS", "农业经济与信息研究所", "OFFICE", "所长", "副所长", "0371-65722222"),
+    ("OFFICE", "河南省农业科学院办公室", None, "0371-65700000"),
+    ("ZBS", "植物保护研究所", "OFFICE", "0371-65711111"),
+    ("NJS", "农业经济与信息研究所", "OFFICE", "0371-65722222"),
 ]
+
+#: The responsibility register (CONTRACT §11): first and direct responsible persons, spokespersons.
+REGISTER = {
+    "OFFICE": ("office", "office", ["office"]),
+    "ZBS": ("zbs_leader", "zbs_leader", ["zbs_drafter"]),
+    "NJS": ("njs_leader", "njs_leader", ["njs_drafter"]),
+}
 
 PEOPLE = [
     ("office", "OFFICE", ["office"], "院办督查员"),
@@ -59,15 +66,23 @@ def _actor(username: str) -> User:
 
 def seed() -> Iterator[str]:
     """Create what is missing; say what was done. Safe to run again."""
-    for code, name, parent, first, direct, phone in UNITS:
+    for code, name, parent, phone in UNITS:
         if Unit.by_code(code) is None:
-            accounts.create_unit(code, name, parent, first_responsible=first, direct_responsible=direct,
-                                 contact_phone=phone)
+            accounts.create_unit(code, name, parent, duty_phone=phone)
             yield f"unit {code} {name}"
     for username, unit, roles, display in PEOPLE:
         if User.by_username(username) is None:
             accounts.create_user(username, unit, roles, display_name=display, password=PASSWORD)
             yield f"user {username} ({', '.join(roles)}) password {PASSWORD}"
+    for code, (first, direct, spokespersons) in REGISTER.items():
+        unit_row = Unit.by_code(code)
+        if unit_row is not None and unit_row.first_responsible_id is None:
+            register.update_unit(_actor("admin"), code, {"first_responsible": first, "direct_responsible": direct,
+                                                         "spokespersons": spokespersons})
+            yield f"register of {code}: {first}, {direct}, {', '.join(spokespersons)}"
+    from cases import demo as case_demo  # the demo seeds every package's data: cases sit below statements
+
+    yield from case_demo.seed()
     if db.session.scalar(select(func.count(Statement.id))):
         return
     yield from _statements()

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, select
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -28,8 +28,22 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
+#: A unit's spokespersons (新闻发言人), in the order the register lists them.
+unit_spokespersons = Table(
+    "unit_spokespersons",
+    db.metadata,
+    Column("unit_id", ForeignKey("units.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, nullable=False, default=0),
+)
+
+
 class Unit(db.Model):
-    """A unit of the institution; it speaks for what it is in charge of (谁主管谁发声)."""
+    """A unit of the institution; it speaks for what it is in charge of (谁主管谁发声).
+
+    Its responsibility register names real people (CONTRACT §11): the 第一责任人, the 直接责任人, the
+    spokespersons, and a 24-hour duty phone — whom to call when something breaks at night.
+    """
 
     __tablename__ = "units"
 
@@ -37,14 +51,21 @@ class Unit(db.Model):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(128))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
-    first_responsible: Mapped[str] = mapped_column(String(64), default="")
-    direct_responsible: Mapped[str] = mapped_column(String(64), default="")
-    contact_phone: Mapped[str] = mapped_column(String(32), default="")
+    first_responsible_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", use_alter=True,
+                                                                        name="fk_units_first_responsible"))
+    direct_responsible_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", use_alter=True,
+                                                                         name="fk_units_direct_responsible"))
+    duty_phone: Mapped[str] = mapped_column(String(32), default="")
     #: An uploaded image (sha256) used as the WeChat cover when a statement has no image of its own.
     wechat_cover: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id])
+    first_responsible: Mapped[User | None] = relationship(foreign_keys=[first_responsible_id])
+    direct_responsible: Mapped[User | None] = relationship(foreign_keys=[direct_responsible_id])
+    spokespersons: Mapped[list[User]] = relationship(
+        secondary=unit_spokespersons, order_by=unit_spokespersons.c.position, viewonly=True
+    )
 
     @classmethod
     def by_code(cls, code: str) -> Unit | None:
@@ -62,10 +83,12 @@ class User(UserMixin, db.Model):
     display_name: Mapped[str] = mapped_column(String(64), default="")
     password_hash: Mapped[str] = mapped_column(String(256))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    phone: Mapped[str] = mapped_column(String(32), default="", server_default="")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    unit: Mapped[Unit] = relationship()
+    unit: Mapped[Unit] = relationship(foreign_keys=[unit_id])
     role_rows: Mapped[list[UserRole]] = relationship(
         cascade="all, delete-orphan"
     )

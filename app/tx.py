@@ -42,8 +42,8 @@ def begin_write() -> None:
     On SQLite a transaction that began as a reader cannot safely become a writer (another writer may
     have committed since its snapshot), so a read-only transaction left over from loading the user is
     ended and a new one begins with BEGIN IMMEDIATE: from then on this request holds the write lock and
-    everything it reads is current. On PostgreSQL the compare-and-set on each row does the same work,
-    and this only marks the session.
+    everything it reads is current. On PostgreSQL the compare-and-set on each row does the same work;
+    here the identity map is expired so that what the service reads next is read afresh.
     """
     from app.extensions import SQLITE_WRITER, db
 
@@ -56,6 +56,8 @@ def begin_write() -> None:
                 raise RuntimeError("begin_write() must come before the first change of the transaction")
             session.rollback()
         session.connection(execution_options={SQLITE_WRITER: True})
+    elif not (session.new or session.dirty or session.deleted):
+        session.expire_all()  # read what this writer changes afresh, never from an earlier statement's view
     session.info[_WRITER] = True
 
 

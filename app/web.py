@@ -21,8 +21,13 @@ bp = Blueprint("web", __name__)
 @login_required
 def home() -> str:
     """我的工作: every work list the signed-in person has, oldest and most urgent first."""
+    from cases import queries as case_queries  # the shell's home page shows every package's work
+    from cases.views import list_items
+
     user = current_user._get_current_object()
-    return render_template("review/my_work.html", lists=worklists.for_user(user))
+    cases, cases_total = case_queries.waiting_for(user)
+    return render_template("review/my_work.html", lists=worklists.for_user(user), cases=list_items(cases),
+                           cases_total=cases_total)
 
 
 def age(value: datetime | None) -> str:

@@ -20,8 +20,11 @@ from sqlalchemy import and_, or_, select, update
 
 from app.door import Conflict, transition, transition_where
 from app.extensions import db
+from app.notifications import notify
+from app.register import people
 from app.timeutil import utcnow
 from app.tx import after_commit, begin_write
+from cases.links import record_statement_published
 from publishing import ledger, queues
 from publishing.lifecycle import DELIVERY
 from publishing.models import Action, Delivery, DeliveryState, LedgerKind, Release
@@ -312,15 +315,13 @@ def fail(delivery_id: int, token: str | None, reason: str) -> bool:
         "title": rel.revision.title, "unit": st.unit.code,
     })
     _settle_statement(st, rel, "channel_failed")
-    for hook in on_delivery_failed:
-        hook(st, d, reason)
+    # the office is told, and the unit's leaders: a statement that did not go out is a public matter
+    notify("delivery_failed", f"delivery_failed:{d.id}:{d.version}", [*people(st.unit, "office", "leaders")],
+           subject=f"发布失败：{rel.revision.title}（{d.channel}）",
+           body=f"「{rel.revision.title}」在 {d.channel} 渠道发布失败：{reason}", url=f"/statements/{st.id}")
     db.session.commit()
     log.warning("delivery %s (%s) of statement %s failed: %s", d.id, d.channel, st.id, reason)
     return True
-
-
-#: Called inside the failing transaction with (statement, delivery, reason): the office's alert.
-on_delivery_failed: list[Any] = []
 
 
 def retracted(delivery_id: int, token: str) -> bool:
@@ -379,19 +380,18 @@ def _settle_statement(st: Statement, rel: Release, event: str) -> None:
                     "original_statement_id": st.corrects_id, "correction_statement_id": st.id,
                     "correction_ledger_seq": entry.seq, "title": rel.revision.title,
                 })
-            for hook in on_published:
-                hook(st, rel, entry)
+            # the cases this statement answers get their response at the ledger entry's time
+            record_statement_published(st.id, datetime.fromisoformat(entry.at))
+            notify("statement_published", f"published:{st.id}", [st.author, *people(st.unit, "spokespersons")],
+                   subject=f"已发布：{rel.revision.title}",
+                   body=f"「{rel.revision.title}」已在全部渠道发布（记录第 {entry.seq} 号）。",
+                   url=f"/statements/{st.id}")
     elif states <= {DeliveryState.PUBLISHED, DeliveryState.FAILED}:
         target = Status.PARTIALLY_PUBLISHED if DeliveryState.PUBLISHED in states else Status.FAILED
     else:
         target = Status.PUBLISHING
     st.updated_at = now
     transition(st, STATEMENT, event, to=target, actor=None)
-
-
-#: Called inside the settling transaction with (statement, release, ledger entry) when a statement is
-#: published: linked cases record their response at the ledger entry's time.
-on_published: list[Any] = []
 
 
 def _published_payload(st: Statement, rel: Release) -> dict[str, Any]:

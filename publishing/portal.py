@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 import uuid
@@ -12,18 +10,13 @@ from typing import Any
 import requests
 from flask import current_app
 
+from app.signing import sign
 from app.timeutil import utcnow
 from publishing.channels import Dispatch, PermanentError, Published, TransientError
 from review.render import to_safe_html
 
 WEBHOOK_TIMEOUT = 10  # CONTRACT §4: a request times out after at most 10 s
 MAX_ANSWER = 64 * 1024  # a CMS's answer is a small JSON object; more is not read
-
-
-def sign(secret: str, timestamp: str, raw_body: bytes) -> str:
-    """`sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">` (CONTRACT §4)."""
-    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + raw_body, hashlib.sha256)
-    return f"sha256={mac.hexdigest()}"
 
 
 class PortalChannel:

@@ -10,6 +10,8 @@ from rq import Queue, SimpleWorker
 from rq.job import Job
 
 from app.extensions import db, get_redis
+from app.notifications import outgoing
+from cases import clock
 from publishing import outbox
 from publishing.queues import JOB_TIMEOUT, QUEUE_NAMES
 
@@ -29,7 +31,9 @@ class ReleaseWorker(SimpleWorker):
         with app.app_context():
             connection = get_redis()
         interval = int(app.config["SWEEP_INTERVAL_SECONDS"])
-        queues = [Queue(name, connection=connection, default_timeout=JOB_TIMEOUT) for name in QUEUE_NAMES]
+        # the release queues first, then notification copies (e-mail, webhook): a statement never waits on mail
+        queues = [Queue(name, connection=connection, default_timeout=JOB_TIMEOUT)
+                  for name in (*QUEUE_NAMES, outgoing.QUEUE_NAME)]
         # dequeue blocks for worker_ttl - 15 s, so maintenance (and the sweep) runs every `interval` s
         super().__init__(queues, connection=connection, maintenance_interval=interval,
                          worker_ttl=interval + 15, **kwargs)
@@ -46,14 +50,18 @@ class ReleaseWorker(SimpleWorker):
         self.sweep()
 
     def sweep(self) -> int:
-        with self.app.app_context():
-            try:
-                return outbox.sweep()
-            except Exception:  # the database or Redis may be briefly away: the next sweep tries again
-                log.exception("sweep failed")
-                return 0
-            finally:
-                db.session.remove()
+        """The outbox rows, the case clocks and the notification copies: each sweep on its own, so one
+        failing (the database or Redis briefly away) never stops the others; the next round tries again."""
+        found = 0
+        for name, step in (("outbox", outbox.sweep), ("case clocks", clock.sweep), ("notifications", outgoing.sweep)):
+            with self.app.app_context():
+                try:
+                    found += step() or 0
+                except Exception:
+                    log.exception("%s sweep failed", name)
+                finally:
+                    db.session.remove()
+        return found
 
 
 def run_worker(app: Flask, *, burst: bool = False) -> bool:

@@ -16,7 +16,8 @@ from app.extensions import db
 from app.models import Role, Unit, User
 from app.timeutil import utcnow
 from app.tx import begin_write
-from review import labels, lifecycle, rules
+from cases import links, queries
+from review import labels, lifecycle, notices, rules
 from review.errors import StageNotReady, StaleRevision
 from review.models import (
     CORRECTABLE,
@@ -121,6 +122,8 @@ def create(actor: User, data: Mapping[str, Any]) -> Statement:
     db.session.add(st)
     db.session.flush()
     _new_revision(st, actor, values.title, values.digest or "", values.body)
+    if st.case_ids:
+        links.link_statements(st.id, st.case_ids, actor)
     audit.record(actor, "statement.create", st, after=_snapshot(st))
     db.session.commit()
     return st
@@ -144,6 +147,10 @@ def correct(actor: User, statement_id: int) -> Statement:
     db.session.add(st)
     db.session.flush()
     _new_revision(st, actor, source.title, source.digest, source.body)
+    if st.case_ids:
+        visible = queries.visible_case_ids(actor, st.case_ids)
+        st.case_ids = [i for i in st.case_ids if i in visible]
+        links.link_statements(st.id, st.case_ids, actor)
     audit.record(actor, "statement.correct", st, after={**_snapshot(st), "corrects": original.id})
     db.session.commit()
     return st
@@ -177,11 +184,13 @@ def edit(actor: User, statement_id: int, data: Mapping[str, Any]) -> Statement:
         st.agencies = values.agencies
     if values.case_ids is not None:
         st.case_ids = values.case_ids
+        links.link_statements(st.id, values.case_ids, actor)
     _new_revision(st, actor, title, digest, body)
     if st.status == Status.IN_REVIEW:
         st.review_round += 1
     transition(st, lifecycle.STATEMENT, "edited", actor=actor, action="statement.edit", before=before,
                after=lambda: _refreshed(st))
+    notices.announce(st)
     db.session.commit()
     return st
 
@@ -199,6 +208,7 @@ def submit(actor: User, statement_id: int) -> Statement:
     st.submitted_at = st.updated_at = utcnow()
     transition(st, lifecycle.STATEMENT, "submitted", actor=actor, action="statement.submit", before=before,
                after=lambda: _refreshed(st))
+    notices.announce(st)
     db.session.commit()
     return st
 
@@ -250,6 +260,7 @@ def decide(actor: User, statement_id: int, data: Mapping[str, Any]) -> Decision:
         event = "reviewed"
     transition(st, lifecycle.STATEMENT, event, to=to, actor=actor,
                action=f"review.{values.stage}.{values.decision}", before=before, after=lambda: _refreshed(st))
+    notices.announce(st)
     db.session.commit()
     return decision
 
@@ -282,5 +293,6 @@ def confirm(actor: User, statement_id: int, data: Mapping[str, Any]) -> Confirma
     st.updated_at = utcnow()
     transition(st, lifecycle.STATEMENT, "reviewed", actor=actor, action="review.agency.confirm", before=before,
                after=lambda: {**_refreshed(st), "agency": values.agency})
+    notices.announce(st)
     db.session.commit()
     return confirmation

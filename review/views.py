@@ -23,6 +23,8 @@ from app.errors import HuiyingError, NotFound, WrongState
 from app.extensions import db
 from app.models import Role, Unit, User
 from app.timeutil import SHANGHAI, local
+from cases.models import Case
+from cases.queries import visible_case_ids
 from review import diff as textdiff
 from review import rules, services, worklists
 from review.labels import CHANNEL, METHOD, PENDING, PRIORITY, STAGE, STATUS, VERDICT
@@ -103,7 +105,7 @@ def statements() -> str:
 
 # Editor ---------------------------------------------------------------------------------------
 
-EDITOR_FIELDS = ("title", "digest", "body", "priority", "channels", "go_live_at", "agencies")
+EDITOR_FIELDS = ("title", "digest", "body", "priority", "channels", "go_live_at", "agencies", "case_ids")
 
 
 def _typed(form: MultiDict[str, str]) -> dict[str, Any]:
@@ -121,8 +123,14 @@ def _stored(st: Statement) -> dict[str, Any]:
     return {
         "title": rev.title, "digest": rev.digest, "body": rev.body, "priority": st.priority,
         "channels": list(st.channels), "go_live_at": go_live.strftime("%Y-%m-%dT%H:%M") if go_live else "",
-        "agencies": "\n".join(st.agencies),
+        "agencies": "\n".join(st.agencies), "case_ids": ", ".join(str(i) for i in st.case_ids),
     }
+
+
+def _case_ids(raw: str) -> list[Any]:
+    """"12, #15" → [12, 15]; anything else is passed on as typed, for the service to name."""
+    parts = [p.strip().lstrip("#") for p in raw.replace("，", ",").replace("、", ",").split(",") if p.strip()]
+    return [int(p) if p.isdigit() else p for p in parts]
 
 
 def _go_live(raw: str) -> str | None:
@@ -147,14 +155,18 @@ def _statement_data(values: Mapping[str, Any]) -> dict[str, Any]:
         "channels": list(values["channels"]),
         "go_live_at": _go_live(values["go_live_at"]),
         "agencies": [line.strip() for line in values["agencies"].splitlines() if line.strip()],
+        "case_ids": _case_ids(values.get("case_ids", "")),
     }
 
 
 def _editor(st: Statement | None, values: Mapping[str, Any], *, error: HuiyingError | None = None,
             preview: str | None = None, status: int = 200) -> tuple[str, int]:
+    wanted = [i for i in _case_ids(values.get("case_ids", "")) if isinstance(i, int)]
+    visible = visible_case_ids(_user(), wanted) if wanted else set()
+    linked = list(db.session.scalars(select(Case).where(Case.id.in_(visible)).order_by(Case.id))) if visible else []
     return render_template(
         "review/editor.html", st=st, values=values, error=error, fields=(error.fields or {}) if error else {},
-        preview=preview, priorities=list(Priority), channels=list(Channel),
+        preview=preview, priorities=list(Priority), channels=list(Channel), linked_cases=linked,
     ), status
 
 
@@ -179,8 +191,13 @@ def new() -> Response | tuple[str, int]:
     user = _user()
     rules.require_role(user, Role.DRAFTER)
     if request.method == "GET":
-        empty = {"title": "", "digest": "", "body": "", "priority": Priority.NORMAL.value,
-                 "channels": [c.value for c in Channel], "go_live_at": "", "agencies": ""}
+        # 起草回应 from a case page: ?case_id=…&priority=… fill in what the case already says
+        priority = request.args.get("priority", "")
+        case_id = request.args.get("case_id", "")
+        empty = {"title": "", "digest": "", "body": "",
+                 "priority": priority if priority in {p.value for p in Priority} else Priority.NORMAL.value,
+                 "channels": [c.value for c in Channel], "go_live_at": "", "agencies": "",
+                 "case_ids": case_id if case_id.isdigit() else ""}
         return _editor(None, empty)
     return _save(None, lambda data: services.create(user, data), lambda st: _("已保存草稿"))
 

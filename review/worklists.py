@@ -24,13 +24,14 @@ LIMIT = 20
 
 
 def _not_mine(user: User) -> ColumnElement[bool]:
-    """Statements the user may still review: never wrote a revision of, not yet approved this text."""
+    """Statements the user may still review: never wrote a revision of, never approved this text."""
     wrote = exists().where(Revision.statement_id == Statement.id, Revision.author_id == user.id)
+    # separation of duties is by text (CONTRACT rule 3): an approval of this exact hash in any round counts
+    current_hash = select(Revision.hash).where(Revision.id == Statement.current_revision_id).scalar_subquery()
     approved = exists().where(
         Decision.statement_id == Statement.id,
         Decision.reviewer_id == user.id,
-        Decision.round == Statement.review_round,
-        Decision.revision_id == Statement.current_revision_id,
+        Decision.revision_hash == current_hash,
         Decision.decision == Verdict.APPROVE.value,
     )
     return and_(~wrote, ~approved)

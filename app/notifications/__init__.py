@@ -1,0 +1,24 @@
+"""Notifications (CONTRACT §9): everyone's inbox, and copies by e-mail and signed webhook.
+
+Low in the import order so cases, review and publishing can all raise them: this package imports only `app`.
+Callers use `notify(kind, key, recipients, subject=…, body=…, url=…)` inside their own transaction; the worker
+listens on the `notify` queue and calls `sweep()` from its periodic maintenance.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from app.notifications.inbox import notify
+from app.notifications.outgoing import sweep
+
+__all__ = ["init_app", "notify", "sweep"]
+
+
+def init_app(app: Flask) -> None:
+    """Register the inbox API and page, and the unread count every page's header shows."""
+    from app.notifications import views
+
+    app.register_blueprint(views.api)
+    app.register_blueprint(views.bp)
+    app.context_processor(views.unread_badge)

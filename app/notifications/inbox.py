@@ -1,0 +1,137 @@
+"""Raising a notification, exactly once per (key, recipient), and reading one's own inbox."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from app.errors import NotFound
+from app.extensions import db
+from app.models import User
+from app.notifications.models import Notification, NotificationSend, SendChannel, SendState
+from app.timeutil import iso, utcnow
+from app.tx import after_commit
+
+log = logging.getLogger(__name__)
+
+
+def channels_for(user: User) -> list[SendChannel]:
+    """Where a copy of this person's notifications goes besides the inbox, as configured (CONTRACT §9)."""
+    config = current_app.config
+    found = []
+    if config.get("SMTP_URL") and config.get("MAIL_FROM") and user.email:
+        found.append(SendChannel.EMAIL)
+    if config.get("NOTIFY_WEBHOOK_URL") and config.get("NOTIFY_WEBHOOK_SECRET"):
+        found.append(SendChannel.WEBHOOK)
+    return found
+
+
+def notify(kind: str, key: str, recipients: Iterable[User | None], *, subject: str, body: str = "",
+           url: str = "") -> int:
+    """Put a notification in each active recipient's inbox once per `key`; how many were new.
+
+    Joins the caller's transaction (the caller commits). INSERT … ON CONFLICT DO NOTHING on UNIQUE(key,
+    recipient) makes a second call, a retry or a racing worker a no-op. Outgoing copies are queued after
+    the commit; if that fails, the sweeper sends them.
+    """
+    people = list({u.id: u for u in recipients if u is not None and u.active}.values())
+    if not people:
+        return 0
+    session = db.session
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    now = utcnow()
+    rows = [{"recipient_id": u.id, "kind": kind, "key": key, "subject": subject[:200], "body": body,
+             "url": url[:512], "created_at": now, "read_at": None} for u in people]
+    created = session.execute(
+        insert(Notification).values(rows)
+        .on_conflict_do_nothing(index_elements=["key", "recipient_id"])
+        .returning(Notification.id, Notification.recipient_id)
+    ).all()
+    by_id = {u.id: u for u in people}
+    sends: list[dict[str, Any]] = [
+        {"notification_id": notification_id, "channel": channel.value, "state": SendState.PENDING.value,
+         "key": str(uuid.uuid4()), "attempts": 0, "next_attempt_at": now, "last_error": "", "sent_at": None}
+        for notification_id, recipient_id in created
+        for channel in channels_for(by_id[recipient_id])
+    ]
+    if sends:
+        session.execute(insert(NotificationSend).values(sends)
+                        .on_conflict_do_nothing(index_elements=["notification_id", "channel"]))
+        after_commit(session, _send_soon)
+    return len(created)
+
+
+def _send_soon() -> None:
+    """After the commit: ask a worker to send now. Never raises — the sweeper covers a lost enqueue."""
+    from app.notifications import outgoing
+
+    try:
+        outgoing.enqueue_drain()
+    except Exception:
+        log.exception("could not queue notification sends; the sweeper will send them")
+
+
+# Reading ---------------------------------------------------------------------------------------
+
+
+def notification_json(n: Notification) -> dict[str, Any]:
+    """The inbox item (CONTRACT §9)."""
+    return {"id": n.id, "kind": n.kind, "subject": n.subject, "body": n.body, "url": n.url,
+            "created_at": iso(n.created_at), "read_at": iso(n.read_at)}
+
+
+def inbox(user: User, *, unread: bool, limit: int, offset: int) -> tuple[list[Notification], int]:
+    """One page of the person's own notifications, newest first, and how many there are."""
+    query = select(Notification).where(Notification.recipient_id == user.id)
+    if unread:
+        query = query.where(Notification.read_at.is_(None))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    items = list(db.session.scalars(query.order_by(Notification.id.desc()).limit(limit).offset(offset)))
+    return items, total
+
+
+def unread_count(user: User) -> int:
+    """How many of the person's notifications are unread (one COUNT on the inbox index)."""
+    return db.session.scalar(
+        select(func.count(Notification.id))
+        .where(Notification.recipient_id == user.id, Notification.read_at.is_(None))
+    ) or 0
+
+
+def mark_read(user: User, notification_id: int) -> Notification:
+    """Mark one of the person's own notifications read (keeps the first reading time); 404 for anyone else's."""
+    # The write first, then the read: no read-then-write upgrade of a SQLite transaction.
+    db.session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.recipient_id == user.id,
+               Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    found = db.session.scalar(
+        select(Notification).where(Notification.id == notification_id, Notification.recipient_id == user.id)
+    )
+    if found is None:
+        raise NotFound(_("没有这条通知"))
+    return found
+
+
+def mark_all_read(user: User) -> int:
+    """Mark every unread notification of the person read; how many were."""
+    result = db.session.execute(
+        update(Notification)
+        .where(Notification.recipient_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,88 @@
+"""The inbox over the API and as a page, and the unread count in every page's header."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from app.api import actor, api_blueprint, page_args
+from app.notifications import inbox
+from app.notifications.inbox import notification_json
+
+api = api_blueprint("notifications_api", __name__)
+bp = Blueprint("notifications", __name__)
+
+PER_PAGE = 20
+
+
+def _unread_only() -> bool:
+    return request.args.get("unread", "").lower() in ("1", "true", "yes")
+
+
+@api.get("/notifications")
+def list_notifications() -> Response:
+    """The caller's own notifications, newest first; `?unread=true` for the unread ones only."""
+    user = actor()
+    page, per_page = page_args()
+    items, total = inbox.inbox(user, unread=_unread_only(), limit=per_page, offset=(page - 1) * per_page)
+    return jsonify({"items": [notification_json(n) for n in items], "total": total})
+
+
+@api.post("/notifications/<int:notification_id>/read")
+def read_one(notification_id: int) -> Response:
+    return jsonify(notification_json(inbox.mark_read(actor(), notification_id)))
+
+
+@api.post("/notifications/read-all")
+def read_all() -> Response:
+    return jsonify({"marked": inbox.mark_all_read(actor())})
+
+
+def _user() -> Any:
+    return current_user._get_current_object()
+
+
+@bp.get("/inbox")
+@login_required
+def inbox_page() -> str:
+    """收件箱: the person's notifications, newest first, unread ones marked."""
+    page = request.args.get("page", "1")
+    page_no = int(page) if page.isdigit() and int(page) > 0 else 1
+    unread = _unread_only()
+    items, total = inbox.inbox(_user(), unread=unread, limit=PER_PAGE, offset=(page_no - 1) * PER_PAGE)
+    return render_template("notifications/inbox.html", items=items, total=total, page=page_no,
+                           per_page=PER_PAGE, unread=unread)
+
+
+@bp.post("/inbox/<int:notification_id>/open")
+@login_required
+def open_one(notification_id: int) -> Response:
+    """Mark it read and go where it points (only ever a path on this site)."""
+    found = inbox.mark_read(_user(), notification_id)
+    target = found.url if found.url.startswith("/") and not found.url.startswith("//") else ""
+    return redirect(target or url_for(".inbox_page"))
+
+
+@bp.post("/inbox/read-all")
+@login_required
+def open_all() -> Response:
+    marked = inbox.mark_all_read(_user())
+    flash(_("已将 %(n)d 条通知标为已读", n=marked), "success")
+    return redirect(url_for(".inbox_page"))
+
+
+def unread_badge() -> dict[str, Callable[[], int]]:
+    """`unread_notifications()` for the header: one COUNT, only on pages that show it, once per request."""
+
+    def count() -> int:
+        if not current_user.is_authenticated:
+            return 0
+        if "huiying_unread" not in g:
+            g.huiying_unread = inbox.unread_count(_user())
+        return int(g.huiying_unread)
+
+    return {"unread_notifications": count}

@@ -1,0 +1,208 @@
+"""The responsibility register: whom a unit names to answer for it, and the people a message should reach."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import delete, insert, select
+
+from app import audit
+from app.api import require_mapping
+from app.errors import Forbidden, Invalid, NotFound
+from app.extensions import db
+from app.models import Role, Unit, User, UserRole, unit_spokespersons
+from app.tx import begin_write
+
+KINDS = ("first", "direct", "spokespersons", "drafters", "leaders", "office")
+#: A phone as people write it: digits with spaces, hyphens, brackets, an optional + and an extension.
+PHONE_RE = re.compile(r"^\+?[0-9(][0-9 ()\-]{1,30}[0-9](?:(?:转|-|ext\.?|x)[0-9]{1,6})?$")
+MAX_SPOKESPERSONS = 20
+
+
+def person(user: User | None) -> dict[str, str] | None:
+    """A person as the API names one: `{username, name, phone}` (CONTRACT §11)."""
+    if user is None:
+        return None
+    return {"username": user.username, "name": user.name, "phone": user.phone}
+
+
+def responsible(unit: Unit) -> dict[str, Any]:
+    """The unit's register: first and direct responsible persons, spokespersons, the 24-hour duty phone."""
+    return {
+        "first": person(unit.first_responsible),
+        "direct": person(unit.direct_responsible),
+        "spokespersons": [person(u) for u in unit.spokespersons],
+        "duty_phone": unit.duty_phone,
+    }
+
+
+def unit_json(unit: Unit) -> dict[str, Any]:
+    """A unit with its register (GET /api/v1/units/{code})."""
+    return {
+        "code": unit.code,
+        "name": unit.name,
+        "parent": unit.parent.code if unit.parent else None,
+        "first_responsible": person(unit.first_responsible),
+        "direct_responsible": person(unit.direct_responsible),
+        "spokespersons": [person(u) for u in unit.spokespersons],
+        "duty_phone": unit.duty_phone,
+    }
+
+
+def _with_role(role: Role, unit: Unit | None) -> list[User]:
+    query = select(User).join(UserRole).where(UserRole.role == role.value)
+    if unit is not None:
+        query = query.where(User.unit_id == unit.id)
+    return list(db.session.scalars(query.order_by(User.id)))
+
+
+def people(unit: Unit, *kinds: str) -> list[User]:
+    """The active people of these kinds (`first`, `direct`, `spokespersons`, `drafters`, `leaders`,
+    `office`), each once, in the order the kinds are named; `office` is the office of every unit."""
+    found: dict[int, User] = {}
+    for kind in kinds:
+        if kind == "first":
+            group = [unit.first_responsible] if unit.first_responsible else []
+        elif kind == "direct":
+            group = [unit.direct_responsible] if unit.direct_responsible else []
+        elif kind == "spokespersons":
+            group = list(unit.spokespersons)
+        elif kind == "drafters":
+            group = _with_role(Role.DRAFTER, unit)
+        elif kind == "leaders":
+            group = _with_role(Role.LEADER, unit)
+        elif kind == "office":
+            group = _with_role(Role.OFFICE, None)
+        else:
+            raise ValueError(f"unknown kind of people: {kind!r} (one of {', '.join(KINDS)})")
+        for user in group:
+            if user.active:
+                found.setdefault(user.id, user)
+    return list(found.values())
+
+
+def valid_phone(value: str) -> bool:
+    """An empty value, or a phone number as people write one (0371-65711111, +86 138 0013 8000 …)."""
+    return value == "" or (len(value) <= 32 and PHONE_RE.match(value) is not None)
+
+
+def get_unit(code: str) -> Unit:
+    """The unit with this code, or 404."""
+    unit = Unit.by_code(code)
+    if unit is None:
+        raise NotFound(_("单位不存在：%(code)s", code=code[:32]))
+    return unit
+
+
+def _snapshot(unit: Unit) -> dict[str, Any]:
+    return {
+        "name": unit.name,
+        "parent": unit.parent.code if unit.parent else None,
+        "first_responsible": unit.first_responsible.username if unit.first_responsible else None,
+        "direct_responsible": unit.direct_responsible.username if unit.direct_responsible else None,
+        "spokespersons": [u.username for u in unit.spokespersons],
+        "duty_phone": unit.duty_phone,
+    }
+
+
+def _someone(value: Any, field: str, fields: dict[str, str]) -> User | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        fields[field] = _("应为用户名")
+        return None
+    user = User.by_username(value.strip())
+    if user is None:
+        fields[field] = _("用户不存在：%(u)s", u=value.strip()[:64])
+    elif not user.active:
+        fields[field] = _("用户已停用：%(u)s", u=user.username)
+    return user
+
+
+def update_unit(actor: User, code: str, data: Any) -> Unit:
+    """PUT /units/{code} (admin): change any of name, parent, the responsible people, spokespersons, duty phone.
+
+    Everything is checked before anything changes; the change is audited with before and after.
+    """
+    if not actor.has_role(Role.ADMIN):
+        raise Forbidden(_("只有系统管理员可以修改单位"))
+    unit = get_unit(code)
+    data = require_mapping(data)
+    begin_write()  # on SQLite: the write lock before reading what the checks depend on
+    fields: dict[str, str] = {}
+    changes: dict[str, Any] = {}
+
+    if "name" in data:
+        name = data["name"].strip() if isinstance(data["name"], str) else ""
+        if not 1 <= len(name) <= 128:
+            fields["name"] = _("名称 1–128 个字符")
+        changes["name"] = name
+    if "parent" in data:
+        parent = None
+        if data["parent"] not in (None, ""):
+            parent = Unit.by_code(data["parent"]) if isinstance(data["parent"], str) else None
+            if parent is None:
+                fields["parent"] = _("上级单位不存在")
+            elif _is_within(parent, unit):
+                fields["parent"] = _("上级单位不能是本单位或其下级单位")
+        changes["parent"] = parent
+    for field in ("first_responsible", "direct_responsible"):
+        if field in data:
+            changes[field] = _someone(data[field], field, fields)
+    if "spokespersons" in data:
+        raw = data["spokespersons"]
+        if raw is None:
+            raw = []
+        if not isinstance(raw, list) or not all(isinstance(u, str) for u in raw):
+            fields["spokespersons"] = _("应为用户名列表")
+        elif len(raw) > MAX_SPOKESPERSONS:
+            fields["spokespersons"] = _("最多 %(n)d 位新闻发言人", n=MAX_SPOKESPERSONS)
+        else:
+            chosen: list[User] = []
+            missing: list[str] = []
+            for username in dict.fromkeys(u.strip() for u in raw if u.strip()):
+                user = User.by_username(username)
+                if user is None or not user.active:
+                    missing.append(username[:64])
+                else:
+                    chosen.append(user)
+            if missing:
+                fields["spokespersons"] = _("用户不存在或已停用：%(u)s", u="、".join(missing))
+            changes["spokespersons"] = chosen
+    if "duty_phone" in data:
+        phone = data["duty_phone"].strip() if isinstance(data["duty_phone"], str) else None
+        if phone is None or not valid_phone(phone):
+            fields["duty_phone"] = _("请填写有效的电话号码，例如 0371-65711111")
+        changes["duty_phone"] = phone
+    if fields:
+        raise Invalid(_("单位信息有误"), fields=fields)
+
+    before = _snapshot(unit)
+    for field in ("name", "parent", "first_responsible", "direct_responsible", "duty_phone"):
+        if field in changes:
+            setattr(unit, field, changes[field])
+    if "spokespersons" in changes:
+        db.session.execute(delete(unit_spokespersons).where(unit_spokespersons.c.unit_id == unit.id))
+        if changes["spokespersons"]:
+            db.session.execute(insert(unit_spokespersons), [
+                {"unit_id": unit.id, "user_id": u.id, "position": i} for i, u in enumerate(changes["spokespersons"])
+            ])
+        db.session.expire(unit, ["spokespersons"])
+    db.session.flush()
+    audit.record(actor, "unit.update", unit, before=before, after=_snapshot(unit))
+    db.session.commit()
+    return unit
+
+
+def _is_within(candidate: Unit, unit: Unit) -> bool:
+    """True when `candidate` is `unit` or below it: making it the parent would close a cycle."""
+    seen: set[int] = set()
+    node: Unit | None = candidate
+    while node is not None and node.id not in seen:
+        if node.id == unit.id:
+            return True
+        seen.add(node.id)
+        node = node.parent
+    return False

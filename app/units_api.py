@@ -1,0 +1,39 @@
+"""Units and their responsibility register over the API (CONTRACT §11): parse, call one service, shape."""
+
+from __future__ import annotations
+
+from flask import Response, jsonify
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from app.api import actor, api_blueprint, json_body, page_args
+from app.extensions import db
+from app.models import Unit
+from app.register import get_unit, unit_json, update_unit
+
+bp = api_blueprint("units_api", __name__)
+
+
+@bp.get("/units")
+def list_units() -> Response:
+    """Every unit with its register, by code; any signed-in role."""
+    actor()
+    page, per_page = page_args()
+    total = db.session.scalar(select(func.count(Unit.id)))
+    units = db.session.scalars(
+        select(Unit).options(selectinload(Unit.parent), selectinload(Unit.first_responsible),
+                             selectinload(Unit.direct_responsible), selectinload(Unit.spokespersons))
+        .order_by(Unit.code).limit(per_page).offset((page - 1) * per_page)
+    )
+    return jsonify({"items": [unit_json(u) for u in units], "total": total})
+
+
+@bp.get("/units/<code>")
+def get_one(code: str) -> Response:
+    actor()
+    return jsonify(unit_json(get_unit(code)))
+
+
+@bp.put("/units/<code>")
+def put_unit(code: str) -> Response:
+    return jsonify(unit_json(update_unit(actor(), code, json_body())))

@@ -1,0 +1,13 @@
+"""Opinion cases (舆情台账): intake, assessment, assignment, acceptance, feedback, responses, closing, clocks."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the cases API and the register pages."""
+    from cases import api, views
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(views.bp)

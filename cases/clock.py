@@ -1,0 +1,247 @@
+"""Case clocks: when each deadline falls due, and the sweep that announces 50 %, 80 % and overdue.
+
+Deadlines are counted from the moment the item was discovered, in Asia/Shanghai. `h` is clock
+hours; `wd` is Chinese working days, statutory holidays and make-up working days included (the
+`chinese-calendar` package). A period of working days ends at 24:00 of its last working day, the
+discovery day itself not counted (民法典 第二百零一条、第二百零三条).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import chinese_calendar
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app import notifications, register
+from app.extensions import db
+from app.models import User
+from app.timeutil import SHANGHAI, format_local, utcnow
+from app.tx import begin_write
+from cases.models import Case, Deadline, DeadlineKind
+
+log = logging.getLogger(__name__)
+
+K = DeadlineKind
+#: 国办发〔2016〕61号 (48 h) and 80号 (authoritative information within 5 h, a press conference within 24 h).
+DEFAULT_DEADLINES: dict[int, dict[str, str]] = {
+    1: {K.AUTHORITATIVE_RELEASE: "5h", K.PRESS_CONFERENCE: "24h"},
+    2: {K.AUTHORITATIVE_RELEASE: "5h", K.PRESS_CONFERENCE: "24h"},
+    3: {K.RESPONSE: "48h"},
+    4: {K.RESPONSE: "48h"},
+}
+SPEC_RE = re.compile(r"^([1-9][0-9]{0,3})(h|wd)$")
+THRESHOLDS = (50, 80, 100)
+_warned_years: set[int] = set()
+
+
+def is_workday(day: date) -> bool:
+    """A Chinese working day; for a year the calendar does not know yet, Monday to Friday (logged)."""
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:
+        if day.year not in _warned_years:
+            _warned_years.add(day.year)
+            log.warning("chinese-calendar has no holidays for %s: counting Monday–Friday as working days", day.year)
+        return day.weekday() < 5
+
+
+def calendar_knows(year: int) -> bool:
+    """Whether statutory holidays of `year` are known (the settings page says so when not)."""
+    try:
+        chinese_calendar.is_workday(date(year, 1, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def due_at(start: datetime, spec: str) -> datetime:
+    """The moment a deadline of `spec` ("5h", "48h", "5wd") counted from `start` falls due (aware UTC)."""
+    match = SPEC_RE.match(spec)
+    if not match:
+        raise ValueError(f"deadline {spec!r}: expected e.g. 5h or 3wd")
+    count, unit = int(match[1]), match[2]
+    if unit == "h":
+        return start + timedelta(hours=count)
+    day = start.astimezone(SHANGHAI).date()
+    left = count
+    while left:
+        day += timedelta(days=1)
+        if is_workday(day):
+            left -= 1
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=SHANGHAI).astimezone(start.tzinfo)
+
+
+def _check_table(raw: Any) -> dict[int, dict[str, str]]:
+    table = json.loads(raw) if isinstance(raw, str) else raw
+    if not isinstance(table, Mapping):
+        raise ValueError("CASE_DEADLINES must be a JSON object keyed by level")
+    out: dict[int, dict[str, str]] = {}
+    for level, kinds in table.items():
+        if str(level) not in ("1", "2", "3", "4") or not isinstance(kinds, Mapping):
+            raise ValueError(f"CASE_DEADLINES: bad level {level!r}")
+        for kind, spec in kinds.items():
+            if kind not in {k.value for k in K} or not isinstance(spec, str) or not SPEC_RE.match(spec):
+                raise ValueError(f"CASE_DEADLINES: bad entry {kind!r}: {spec!r}")
+        out[int(level)] = {str(k): str(v) for k, v in kinds.items()}
+    return out
+
+
+def deadline_table() -> dict[int, dict[str, str]]:
+    """The defaults, with each level named in `CASE_DEADLINES` replaced by its configured clocks."""
+    table = {level: dict(kinds) for level, kinds in DEFAULT_DEADLINES.items()}
+    raw = current_app.config.get("CASE_DEADLINES")
+    if raw:
+        try:
+            table.update(_check_table(raw))
+        except ValueError as exc:
+            log.error("ignoring CASE_DEADLINES (%s); using the defaults", exc)
+    return table
+
+
+def alert_moment(deadline: Deadline, threshold: int) -> datetime:
+    """When `threshold` per cent of the deadline's time has gone."""
+    return deadline.started_at + (deadline.due_at - deadline.started_at) * threshold / 100
+
+
+def schedule_alerts(deadline: Deadline) -> None:
+    """Point `next_alert_at` at the next threshold not yet announced, or None when none remains."""
+    if deadline.met_at is not None or deadline.superseded_at is not None:
+        deadline.next_alert_at = None
+        return
+    upcoming = [t for t in THRESHOLDS if t > deadline.alerted]
+    deadline.next_alert_at = alert_moment(deadline, upcoming[0]) if upcoming else None
+
+
+def meets(kind: str, form: str) -> bool:
+    """`authoritative_release` and `response` are met by any counted response; a press conference by one."""
+    return kind != K.PRESS_CONFERENCE or form == K.PRESS_CONFERENCE
+
+
+def set_deadlines(case: Case, level: int, counted: Iterable[tuple[str, datetime]], now: datetime) -> list[Deadline]:
+    """(Re)compute a case's clocks for `level`; met ones are kept, open ones replaced (kept as history).
+
+    `counted` are the case's counted responses as (form, time): a new clock they already satisfy
+    starts met. Returns the clocks now in force. Joins the caller's transaction.
+    """
+    specs = deadline_table()[level]
+    current = list(db.session.scalars(
+        select(Deadline).where(Deadline.case_id == case.id, Deadline.superseded_at.is_(None))
+    ))
+    in_force: list[Deadline] = []
+    for old in current:
+        if old.met_at is not None:
+            in_force.append(old)
+        elif old.kind in specs and old.spec == specs[old.kind] and old.started_at == case.discovered_at:
+            in_force.append(old)
+        else:
+            old.superseded_at = now
+            old.next_alert_at = None
+    have = {d.kind for d in in_force}
+    responses = sorted(counted, key=lambda r: r[1])
+    for kind, spec in specs.items():
+        if kind in have:
+            continue
+        deadline = Deadline(case_id=case.id, kind=kind, spec=spec, started_at=case.discovered_at, alerted=0,
+                            due_at=due_at(case.discovered_at, spec))
+        deadline.met_at = next((at for form, at in responses if meets(kind, form)), None)
+        # Thresholds already behind us when the clock is set are still announced, once each.
+        schedule_alerts(deadline)
+        db.session.add(deadline)
+        in_force.append(deadline)
+    db.session.flush()
+    refresh_case(case, in_force)
+    return in_force
+
+
+def refresh_case(case: Case, deadlines: Iterable[Deadline] | None = None) -> None:
+    """Keep the case's denormalised `next_due_at` (nearest unmet due moment) for the register's order."""
+    if deadlines is None:
+        deadlines = db.session.scalars(
+            select(Deadline).where(Deadline.case_id == case.id, Deadline.superseded_at.is_(None))
+        )
+    open_dues = [d.due_at for d in deadlines if d.met_at is None and d.superseded_at is None]
+    case.next_due_at = min(open_dues) if open_dues and case.is_open else None
+
+
+def stop(case: Case, form: str, at: datetime) -> list[Deadline]:
+    """A counted response of `form` at `at` meets every open clock it satisfies; returns those."""
+    stopped = []
+    for deadline in db.session.scalars(
+        select(Deadline).where(Deadline.case_id == case.id, Deadline.superseded_at.is_(None),
+                               Deadline.met_at.is_(None))
+    ):
+        if meets(deadline.kind, form):
+            deadline.met_at = at
+            schedule_alerts(deadline)
+            stopped.append(deadline)
+    db.session.flush()
+    refresh_case(case)
+    return stopped
+
+
+# The sweep ------------------------------------------------------------------------------------
+
+#: Who hears of each threshold (CONTRACT §9), as kinds of `app.register.people`.
+AUDIENCE = {50: ("spokespersons", "drafters"), 80: ("direct",), 100: ("first", "direct", "office")}
+
+
+def _announce(deadline: Deadline, case: Case, threshold: int, recipients: list[User]) -> int:
+    from cases.labels import DEADLINE_KIND  # labels are translated lazily: import where a request may not exist
+
+    kind_name = str(DEADLINE_KIND.get(deadline.kind, deadline.kind))
+    due = format_local(deadline.due_at)
+    if threshold == 100:
+        subject = _("【已超时】%(title)s：%(kind)s已超过时限（%(due)s）", title=case.title, kind=kind_name, due=due)
+    else:
+        subject = _("【时限提醒】%(title)s：%(kind)s已用去 %(p)d%% 的时间，%(due)s 到期",
+                    title=case.title, kind=kind_name, p=threshold, due=due)
+    body = _("舆情：%(title)s\n时限：%(kind)s，%(due)s 到期\n请及时处置。", title=case.title, kind=kind_name, due=due)
+    return notifications.notify(
+        "deadline_overdue" if threshold == 100 else "deadline_warning",
+        f"deadline:{deadline.id}:{threshold}",
+        recipients,
+        subject=subject, body=body, url=f"/cases/{case.id}",
+    )
+
+
+def sweep(now: datetime | None = None) -> int:
+    """Announce every threshold crossed since the last sweep; returns notifications created.
+
+    One indexed query over the deadlines whose next alert is due, so the cost follows the open clocks.
+    Safe to run from any number of workers at once and after any crash: the notification's unique key
+    (`deadline:{id}:{threshold}`, recipient) makes each announcement once, and `alerted` only moves on
+    in the same transaction as the notifications it stands for.
+    """
+    now = now or utcnow()
+    begin_write()
+    rows = db.session.execute(
+        select(Deadline, Case)
+        .join(Case, Case.id == Deadline.case_id)
+        .where(Deadline.next_alert_at <= now)
+        .order_by(Deadline.next_alert_at)
+        .with_for_update(of=Deadline, skip_locked=True)
+    ).all()
+    created = 0
+    audiences: dict[tuple[int, int], list[User]] = {}  # one lookup per unit and threshold, not per clock
+    for deadline, case in rows:
+        if not case.is_open:
+            deadline.next_alert_at = None
+            continue
+        for threshold in THRESHOLDS:
+            if threshold > deadline.alerted and alert_moment(deadline, threshold) <= now:
+                key = (case.lead_unit_id, threshold)
+                if key not in audiences:
+                    audiences[key] = register.people(case.lead_unit, *AUDIENCE[threshold])
+                created += _announce(deadline, case, threshold, audiences[key])
+                deadline.alerted = threshold
+        schedule_alerts(deadline)
+    db.session.commit()
+    return created

@@ -1,0 +1,142 @@
+"""Reading the register (舆情台账): who sees which cases, filters, most urgent first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from app.errors import Invalid
+from app.extensions import db
+from app.models import Role, Unit, User
+from app.timeutil import utcnow
+from cases.models import Case, CaseStatus, Source, case_units
+
+
+def _visible(query: Select, user: User) -> Select:
+    if user.sees_all_units:
+        return query
+    mine = select(case_units.c.case_id).where(case_units.c.unit_id == user.unit_id)
+    return query.where(Case.id.in_(mine))
+
+
+def visible_case_ids(user: User, among: Iterable[int] | None = None) -> set[int]:
+    """The ids of cases `user` may see (office and admin: all; others: their unit's), limited to `among`."""
+    query = _visible(select(Case.id), user)
+    if among is not None:
+        ids = [i for i in among if isinstance(i, int)]
+        if not ids:
+            return set()
+        query = query.where(Case.id.in_(ids))
+    return set(db.session.scalars(query))
+
+
+@dataclass
+class Filters:
+    """`GET /cases` and the register page: every filter is optional."""
+
+    status: str | None = None
+    level: int | None = None
+    unit: Unit | None = None
+    source: str | None = None
+    overdue: bool = False
+    q: str = ""
+
+
+def parse_filters(args: dict[str, str]) -> Filters:
+    """Query-string filters, 400 invalid naming any that is not understood."""
+    fields: dict[str, str] = {}
+    out = Filters()
+    if status := args.get("status"):
+        if status in {s.value for s in CaseStatus}:
+            out.status = status
+        else:
+            fields["status"] = _("未知状态：%(s)s", s=status[:32])
+    if level := args.get("level"):
+        if level in ("1", "2", "3", "4"):
+            out.level = int(level)
+        else:
+            fields["level"] = _("应为 1–4")
+    if code := args.get("unit"):
+        out.unit = Unit.by_code(code)
+        if out.unit is None:
+            fields["unit"] = _("未知单位：%(code)s", code=code[:32])
+    if source := args.get("source"):
+        if source in {s.value for s in Source}:
+            out.source = source
+        else:
+            fields["source"] = _("未知来源：%(s)s", s=source[:32])
+    overdue = args.get("overdue", "")
+    if overdue not in ("", "true", "false", "1", "0"):
+        fields["overdue"] = _("应为 true 或 false")
+    out.overdue = overdue in ("true", "1")
+    out.q = args.get("q", "").strip()[:100]
+    if fields:
+        raise Invalid(_("筛选条件有误"), fields=fields)
+    return out
+
+
+def register_query(user: User, filters: Filters, now: datetime | None = None) -> Select:
+    """The visible cases matching `filters`, unordered."""
+    query = _visible(select(Case), user)
+    if filters.status:
+        query = query.where(Case.status == filters.status)
+    if filters.level:
+        query = query.where(Case.level == filters.level)
+    if filters.unit is not None:
+        query = query.where(Case.id.in_(select(case_units.c.case_id).where(case_units.c.unit_id == filters.unit.id)))
+    if filters.source:
+        query = query.where(Case.source == filters.source)
+    if filters.overdue:
+        # next_due_at is the nearest unmet due moment of an open case (None once closed or all met)
+        query = query.where(Case.next_due_at <= (now or utcnow()))
+    if filters.q:
+        like = f"%{filters.q.replace('%', '').replace('_', '')}%"
+        query = query.where(or_(Case.title.ilike(like), Case.summary.ilike(like)))
+    return query
+
+
+def page(user: User, filters: Filters, *, limit: int, offset: int, whole: bool = False
+         ) -> tuple[list[Case], int]:
+    """One page of the register, most urgent first (open before closed, level, then nearest due).
+
+    `whole` loads each case's collections in a few batched queries, for answers that show them all.
+    """
+    query = register_query(user, filters)
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    query = query.order_by(Case.urgency_rank, Case.next_due_at.asc().nulls_last(), Case.id.desc())
+    if whole:
+        query = query.options(*(selectinload(rel) for rel in (
+            Case.units, Case.assisting_units, Case.events, Case.deadlines, Case.responses, Case.statement_links)))
+    rows = list(db.session.scalars(query.limit(limit).offset(offset)))
+    return rows, total
+
+
+
+def waiting_for(user: User, *, limit: int = 20) -> tuple[list[Case], int]:
+    """待我处置: open cases that wait on this person's step, most urgent first, and how many in all.
+
+    The office grades and hands over new cases and watches every overdue one; a lead unit's leader may
+    grade its own cases; its drafters and leaders accept what was handed to them and answer it.
+    """
+    open_ = Case.status != CaseStatus.CLOSED.value
+    conditions = []
+    if user.has_role(Role.OFFICE):
+        conditions.append(Case.status.in_([CaseStatus.REGISTERED.value, CaseStatus.ASSESSED.value]))
+        conditions.append(open_ & (Case.next_due_at <= utcnow()))
+    own = Case.lead_unit_id == user.unit_id
+    if user.has_role(Role.LEADER):
+        conditions.append(own & (Case.status == CaseStatus.REGISTERED.value))
+    if user.has_role(Role.DRAFTER, Role.LEADER):
+        conditions.append(own & Case.status.in_([CaseStatus.ASSIGNED.value, CaseStatus.HANDLING.value]))
+    if not conditions:
+        return [], 0
+    query = _visible(select(Case), user).where(or_(*conditions))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = list(db.session.scalars(
+        query.order_by(Case.urgency_rank, Case.next_due_at.asc().nulls_last(), Case.id.desc()).limit(limit)))
+    return rows, total

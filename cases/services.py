@@ -1,0 +1,217 @@
+"""One function per step of a case: check rights, apply the step through the door, append the event, commit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app import audit, notifications, register
+from app.door import transition
+from app.errors import Invalid, NotFound, WrongUnit
+from app.extensions import db
+from app.models import Role, User
+from app.timeutil import iso, utcnow
+from app.tx import begin_write
+from cases import clock, links, rules
+from cases.models import (
+    CLOSED_RANK,
+    Case,
+    CaseEvent,
+    CaseResponse,
+    CaseStatus,
+    Deadline,
+    EventKind,
+    ResponseForm,
+)
+from cases.rules import CASE_FLOW
+from cases.timeline import add_event
+from cases.validation import (
+    assessment_input,
+    assignment_input,
+    case_input,
+    close_input,
+    note_input,
+    response_input,
+)
+
+
+def get_case(actor: User, case_id: int) -> Case:
+    """The case if it exists (404) and the actor may see it (403 wrong_unit)."""
+    case = db.session.get(Case, case_id)
+    if case is None:
+        raise NotFound(_("舆情不存在"))
+    if not rules.can_see(actor, case):
+        raise WrongUnit(_("只能查看本单位的舆情"))
+    return case
+
+
+def _deadlines_data(deadlines: list[Deadline]) -> list[dict[str, Any]]:
+    return [{"kind": d.kind, "due_at": iso(d.due_at), "met_at": iso(d.met_at)} for d in deadlines]
+
+
+def create(actor: User, data: Any) -> Case:
+    """登记: a new case, status `registered`; its first unit leads until an assignment names another."""
+    begin_write()
+    rules.may_register(actor)
+    if not actor.has_role(Role.OFFICE) and isinstance(data, Mapping) and isinstance(data.get("units"), list):
+        if actor.unit.code not in data["units"]:
+            raise WrongUnit(_("只能登记涉及本单位的舆情"))
+    values = case_input(data, actor.unit)
+    case = Case(
+        title=values.title, summary=values.summary, source=values.source.value, source_url=values.source_url,
+        discovered_at=values.discovered_at, status=CaseStatus.REGISTERED.value, lead_unit_id=values.units[0].id,
+        created_by=actor.id, units=values.units,
+    )
+    db.session.add(case)
+    db.session.flush()
+    add_event(case, EventKind.REGISTERED, actor, {
+        "title": case.title, "source": case.source, "units": [u.code for u in values.units],
+        "discovered_at": iso(case.discovered_at),
+    })
+    audit.record(actor, "case.create", case, after={"status": case.status, "units": [u.code for u in values.units]})
+    db.session.commit()
+    return case
+
+
+def _counted(case: Case) -> list[tuple[str, datetime]]:
+    return [(r.form, r.held_at) for r in case.responses if r.counted and r.held_at is not None]
+
+
+def assess(actor: User, case_id: int, data: Any) -> CaseEvent:
+    """研判: level, rationale, must-respond; sets the clocks (a re-assessment recomputes the open ones)."""
+    begin_write()
+    case = get_case(actor, case_id)
+    rules.may_assess(actor, case)
+    values = assessment_input(data)
+    previous = case.level
+    transition(case, CASE_FLOW, "assess", actor=actor, values={
+        "level": values.level, "must_respond": values.must_respond,
+        "urgency_rank": values.level,
+    }, before={"status": case.status, "level": previous}, after={"level": values.level})
+    deadlines = clock.set_deadlines(case, values.level, _counted(case), utcnow())
+    event = add_event(case, EventKind.ASSESSED, actor, {
+        "level": values.level, "previous_level": previous, "rationale": values.rationale,
+        "must_respond": values.must_respond, "deadlines": _deadlines_data(deadlines),
+    })
+    db.session.commit()
+    return event
+
+
+def assign(actor: User, case_id: int, data: Any) -> CaseEvent:
+    """转办: the office names the lead unit and assisting units; the lead unit's responsible people hear of it."""
+    begin_write()
+    case = get_case(actor, case_id)
+    rules.may_assign(actor, case)
+    values = assignment_input(data)
+    before = {"status": case.status, "lead_unit": case.lead_unit.code}
+    transition(case, CASE_FLOW, "assign", actor=actor, values={"lead_unit_id": values.lead_unit.id},
+               before=before, after={"lead_unit": values.lead_unit.code,
+                                     "assisting_units": [u.code for u in values.assisting_units]})
+    db.session.expire(case, ["lead_unit"])
+    case.assisting_units = values.assisting_units
+    concerned = {u.id for u in case.units}
+    case.units.extend(u for u in [values.lead_unit, *values.assisting_units] if u.id not in concerned)
+    event = add_event(case, EventKind.ASSIGNED, actor, {
+        "lead_unit": values.lead_unit.code, "assisting_units": [u.code for u in values.assisting_units],
+        "note": values.note,
+    })
+    notifications.notify(
+        "case_assigned", f"case:{case.id}:assigned:{event.id}",
+        register.people(values.lead_unit, "first", "direct", "spokespersons"),
+        subject=_("【转办】%(title)s：请%(unit)s牵头处置", title=case.title, unit=values.lead_unit.name),
+        body=values.note or case.summary[:500], url=f"/cases/{case.id}",
+    )
+    db.session.commit()
+    return event
+
+
+def accept(actor: User, case_id: int, data: Any) -> CaseEvent:
+    """受理: the lead unit takes the case in hand."""
+    begin_write()
+    case = get_case(actor, case_id)
+    rules.may_accept(actor, case)
+    note = note_input(data, required=False)
+    transition(case, CASE_FLOW, "accept", actor=actor)
+    event = add_event(case, EventKind.ACCEPTED, actor, {"note": note})
+    db.session.commit()
+    return event
+
+
+def feedback(actor: User, case_id: int, data: Any) -> CaseEvent:
+    """反馈: a note from the lead or an assisting unit, or the office; any number while open."""
+    begin_write()
+    case = get_case(actor, case_id)
+    rules.may_feedback(actor, case)
+    note = note_input(data, required=True)
+    transition(case, CASE_FLOW, "feedback", actor=actor)
+    event = add_event(case, EventKind.FEEDBACK, actor, {"note": note})
+    db.session.commit()
+    return event
+
+
+def respond(actor: User, case_id: int, data: Any) -> CaseResponse:
+    """回应: a published statement, expert interpretation, press conference, interview … with evidence.
+
+    Held forms count at once and stop the clocks they satisfy at `held_at`; a statement counts once it
+    is published (at its ledger time) — now if it already is, else when publishing says so.
+    """
+    begin_write()
+    case = get_case(actor, case_id)
+    rules.may_respond(actor, case)
+    values = response_input(data)
+    held_at, counted = values.held_at, True
+    if values.form == ResponseForm.STATEMENT:
+        assert values.statement_id is not None
+        if any(r.statement_id == values.statement_id for r in case.responses):
+            raise Invalid(_("该回应稿已记录为本舆情的回应"), fields={"statement_id": _("已记录")})
+        info = links.statement_rows([values.statement_id]).get(values.statement_id)
+        if info is None or (not actor.sees_all_units and info["unit_id"] != actor.unit_id):
+            raise Invalid(_("回应稿不存在"), fields={"statement_id": _("回应稿不存在或无权查看")})
+        links.ensure_link(case, values.statement_id, actor)
+        held_at = links.published_at(values.statement_id)
+        counted = held_at is not None
+    to = CaseStatus.RESPONDED if counted else None
+    if not counted and case.status == CaseStatus.HANDLING:
+        to = CaseStatus.HANDLING
+    transition(case, CASE_FLOW, "respond", actor=actor, to=to)
+    response = CaseResponse(case_id=case.id, form=values.form.value, statement_id=values.statement_id,
+                            held_at=held_at, note=values.note, evidence_url=values.evidence_url,
+                            counted=counted, recorded_by=actor.id)
+    db.session.add(response)
+    db.session.flush()
+    stopped = clock.stop(case, values.form, held_at) if counted and held_at else []
+    add_event(case, EventKind.RESPONDED, actor, {
+        "form": values.form.value, "statement_id": values.statement_id, "held_at": iso(held_at),
+        "counted": counted, "note": values.note, "evidence_url": values.evidence_url,
+        "deadlines_met": [d.kind for d in stopped],
+    })
+    db.session.commit()
+    return response
+
+
+def close(actor: User, case_id: int, data: Any) -> CaseEvent:
+    """办结: with an outcome; when nothing public was said, only the lead unit's leader, with a reason."""
+    begin_write()
+    case = get_case(actor, case_id)
+    without_response = not any(r.counted for r in case.responses)
+    rules.may_close(actor, case, without_response=without_response)
+    values = close_input(data)
+    if without_response and not values.no_response_reason:
+        raise Invalid(_("未作公开回应时须说明理由"),
+                      fields={"no_response_reason": _("未作公开回应，请填写不回应的理由")})
+    now = utcnow()
+    transition(case, CASE_FLOW, "close", actor=actor, values={
+        "closed_at": now, "outcome": values.outcome, "urgency_rank": CLOSED_RANK, "next_due_at": None,
+    })
+    for deadline in db.session.scalars(select(Deadline).where(Deadline.case_id == case.id)):
+        deadline.next_alert_at = None
+    event = add_event(case, EventKind.CLOSED, actor, {
+        "outcome": values.outcome,
+        "no_response_reason": values.no_response_reason if without_response else "",
+    }, at=now)
+    db.session.commit()
+    return event

@@ -1,0 +1,22 @@
+"""A case's timeline: the events are the truth of what happened; the status is what they add up to."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from app.extensions import db
+from app.models import User
+from app.timeutil import utcnow
+from cases.models import Case, CaseEvent, EventKind
+
+
+def add_event(case: Case, kind: EventKind, actor: User | None, data: Mapping[str, Any],
+              at: datetime | None = None) -> CaseEvent:
+    """Append one entry to the case's timeline (joins the caller's transaction)."""
+    event = CaseEvent(case_id=case.id, kind=kind.value, actor_id=actor.id if actor else None,
+                      at=at or utcnow(), data=dict(data))
+    db.session.add(event)
+    db.session.flush()
+    return event

@@ -1,0 +1,53 @@
+"""Who is told when a statement needs them (CONTRACT §9): reviewers when it waits on their stage,
+drafters when changes are requested. Raised inside the service's transaction, once per key."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Role, User, UserRole
+from app.notifications import notify
+from review.models import Decision, Stage, Statement, Status, Verdict
+
+_STAGE_ROLE = {Stage.EXPERT: Role.EXPERT, Stage.LEADER: Role.LEADER}
+_STAGE_WORD = {Stage.EXPERT: "专家审核", Stage.LEADER: "领导审批"}
+
+
+def _may_take(st: Statement, role: Role) -> list[User]:
+    """The unit's active holders of `role` who may still approve the current text (rule 3)."""
+    rev = st.current_revision
+    if rev is None:
+        return []
+    authors = {r.author_id for r in st.revisions} | {st.author_id}
+    approved = set(db.session.scalars(select(Decision.reviewer_id).where(
+        Decision.statement_id == st.id, Decision.revision_hash == rev.hash, Decision.decision == Verdict.APPROVE)))
+    people = db.session.scalars(
+        select(User).join(UserRole).where(User.unit_id == st.unit_id, UserRole.role == role.value,
+                                          User.active.is_(True)).order_by(User.id)
+    )
+    return [u for u in people if u.id not in authors and u.id not in approved]
+
+
+def announce(st: Statement) -> int:
+    """Notify whoever the statement now waits on; returns how many notifications were new."""
+    rev = st.current_revision
+    if rev is None:
+        return 0
+    url = f"/statements/{st.id}"
+    if st.status == Status.IN_REVIEW and st.pending_stage in (Stage.EXPERT, Stage.LEADER):
+        stage = Stage(st.pending_stage)
+        return notify(
+            "review_requested", f"review:{st.id}:{st.review_round}:{stage.value}:{rev.hash[:16]}",
+            _may_take(st, _STAGE_ROLE[stage]),
+            subject=f"待{_STAGE_WORD[stage]}：{rev.title}",
+            body=f"「{rev.title}」（第 {rev.number} 稿）等待您的{_STAGE_WORD[stage]}。", url=url)
+    if st.status == Status.CHANGES_REQUESTED:
+        comment = next((d.comment for d in reversed(st.decisions) if d.decision == Verdict.REQUEST_CHANGES), "")
+        authors = {r.author_id for r in st.revisions} | {st.author_id}
+        people = db.session.scalars(select(User).where(User.id.in_(authors)))
+        return notify(
+            "changes_requested", f"changes:{st.id}:{st.review_round}", people,
+            subject=f"退回修改：{rev.title}",
+            body=f"「{rev.title}」被退回修改。意见：{comment or '（无）'}", url=url)
+    return 0
