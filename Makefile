@@ -18,16 +18,20 @@ run: $(STAMP)
 
 test: $(STAMP)
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium missing: browser tests will skip outside CI"; }
-	$(BIN)/ruff check app cases review publishing wechat tests bench
+	$(BIN)/ruff check app cases review publishing wechat reports tests bench
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)
-	$(BIN)/ruff check app cases review publishing wechat tests bench
+	$(BIN)/ruff check app cases review publishing wechat reports tests bench
 
 bench: $(STAMP)
-	$(BIN)/python bench/review_api.py
-	$(BIN)/python bench/publish.py
-	$(BIN)/python bench/wechat.py
+	$(BIN)/python -m bench.review_api
+	$(BIN)/python -m bench.publish
+	$(BIN)/python -m bench.wechat
+	$(BIN)/python -m bench.cases
+	$(BIN)/python -m bench.checks
+	$(BIN)/python -m bench.verify
+	$(BIN)/python -m bench.reports
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

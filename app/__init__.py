@@ -39,8 +39,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_locale, default_translation_directories="translations")
     errors.register(app)
+    from app import security
 
-    from app import admin, auth, cli, notifications, units_api, web
+    security.init_app(app)  # before any blueprint: its URL converter must be in place when rules are added
+
+    from app import account_page, admin, auth, cli, notifications, units_api, users_api, web
     from publishing import init_app as init_publishing
     from review import init_app as init_review
     from wechat import init_app as init_wechat
@@ -48,7 +51,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     web.init_app(app)
     admin.init_app(app)
+    account_page.init_app(app)
     app.register_blueprint(units_api.bp)
+    app.register_blueprint(users_api.bp)
     notifications.init_app(app)
     from cases import init_app as init_cases  # cases sit below review: registered first
 
@@ -56,6 +61,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     init_review(app)
     init_publishing(app)
     init_wechat(app)
+    from reports import init_app as init_reports  # on top of everything; nothing imports it
+
+    init_reports(app)
     cli.init_app(app)
     from review.lifecycle import require_release_step
 

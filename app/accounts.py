@@ -5,14 +5,20 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 
 from flask_babel import gettext as _
+from zxcvbn import zxcvbn
 
-from app import audit
-from app.errors import Invalid
+from app import audit, auth
+from app.api import require_mapping
+from app.errors import Forbidden, Invalid, NotFound
 from app.extensions import db
 from app.models import ApiToken, Role, Unit, User, UserRole, hash_token
 from app.register import valid_phone
+from app.timeutil import utcnow
+from app.tx import begin_write
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -49,6 +55,7 @@ def create_user(username: str, unit_code: str, roles: Iterable[str], *, display_
                 password: str | None = None, email: str = "", phone: str = "",
                 actor: User | None = None) -> tuple[User, str]:
     """A new user; returns it and its password (random when none was given)."""
+    begin_write()
     username = username.strip()
     if not username or len(username) > 64:
         raise Invalid(_("用户名 1–64 个字符"), fields={"username": _("长度不符")})
@@ -81,15 +88,252 @@ def create_user(username: str, unit_code: str, roles: Iterable[str], *, display_
     return user, password
 
 
-def create_token(username: str, *, actor: User | None = None) -> str:
-    """A new bearer token for the user, returned once; only its hash is stored."""
+def create_token(username: str, *, actor: User | None = None, label: str = "",
+                 expires_at: datetime | None = None) -> str:
+    """A new bearer token for the user, returned once; only its hash is stored. Optional expiry."""
+    begin_write()
     user = User.by_username(username)
     if user is None:
         raise Invalid(_("用户不存在：%(u)s", u=username), fields={"username": _("不存在")})
+    label = label.strip()
+    if len(label) > 64:
+        raise Invalid(_("用途说明不能超过 64 个字符"), fields={"label": _("太长")})
+    if expires_at is not None and expires_at <= utcnow():
+        raise Invalid(_("过期时间应在将来"), fields={"expires_at": _("应在将来")})
     secret = ApiToken.new_secret()
-    token = ApiToken(user=user, token_hash=hash_token(secret))
+    token = ApiToken(user=user, token_hash=hash_token(secret), label=label, expires_at=expires_at)
     db.session.add(token)
     db.session.flush()
-    audit.record(actor, "token.create", token, after={"user": username})
+    audit.record(actor, "token.create", token, after={
+        "user": username, "label": label, "expires_at": expires_at.isoformat() if expires_at else None})
     db.session.commit()
     return secret
+
+
+def revoke_token(actor: User | None, token_id: int) -> ApiToken:
+    """Revoke a token: an admin any, a person their own, the operator at the shell (actor None) any.
+    Revoking twice changes nothing."""
+    begin_write()
+    token = db.session.get(ApiToken, token_id)
+    if token is None or not (actor is None or actor.has_role(Role.ADMIN) or token.user_id == actor.id):
+        raise NotFound(_("令牌不存在"))
+    if not token.revoked:
+        token.revoked = True
+        audit.record(actor, "token.revoke", token, before={"revoked": False},
+                     after={"revoked": True, "user": token.user.username})
+        db.session.commit()
+    return token
+
+
+# Administration of people (CONTRACT §11) ------------------------------------------------------------
+
+#: zxcvbn's score (0–4) a password chosen by its owner must reach: "safely unguessable" in its terms.
+PASSWORD_MIN_SCORE = 3
+PASSWORD_MIN_LENGTH = 10
+
+
+def _require_admin(actor: User) -> None:
+    if not actor.has_role(Role.ADMIN):
+        raise Forbidden(_("只有系统管理员可以管理用户"))
+
+
+def get_user(username: str) -> User:
+    """The user with this username, or 404."""
+    user = User.by_username(username) if isinstance(username, str) else None
+    if user is None:
+        raise NotFound(_("用户不存在"))
+    return user
+
+
+def user_json(user: User) -> dict[str, Any]:
+    """A user as the API answers it (GET /api/v1/users)."""
+    return {
+        "username": user.username, "name": user.name, "unit": user.unit.code,
+        "roles": sorted(r.value for r in user.roles), "email": user.email, "phone": user.phone,
+        "active": user.active, "must_change_password": user.must_change_password,
+        "created_at": user.created_at.isoformat(),
+    }
+
+
+def _snapshot(user: User) -> dict[str, Any]:
+    return {"name": user.display_name, "unit": user.unit.code, "roles": sorted(r.value for r in user.roles),
+            "email": user.email, "phone": user.phone, "active": user.active}
+
+
+def _string(data: dict[str, Any], name: str, fields: dict[str, str]) -> str | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        fields[name] = _("必须是字符串")
+        return None
+    return value
+
+
+def admin_create_user(actor: User, data: Any) -> tuple[User, str | None]:
+    """POST /users (admin): a new user; the password is answered once when none was given."""
+    _require_admin(actor)
+    data = require_mapping(data)
+    fields: dict[str, str] = {}
+    values = {name: _string(data, name, fields) for name in ("username", "name", "unit", "email", "phone",
+                                                             "password")}
+    roles = data.get("roles")
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        fields["roles"] = _("应为角色列表，例如 [\"drafter\"]")
+    for name in ("username", "unit"):
+        if not values[name] and name not in fields:
+            fields[name] = _("必填")
+    if fields:
+        raise Invalid(_("用户信息有误"), fields=fields)
+    try:
+        user, password = create_user(values["username"] or "", values["unit"] or "", roles or [],
+                                     display_name=values["name"] or "", password=values["password"],
+                                     email=values["email"] or "", phone=values["phone"] or "", actor=actor)
+    except Invalid as error:
+        if error.fields and "role" in error.fields:
+            error.fields = {"roles": error.fields["role"]}
+        raise
+    return user, (None if values["password"] is not None else password)
+
+
+def update_user(actor: User, username: str, data: Any) -> User:
+    """PUT /users/{username} (admin): any of name, unit, roles, email, phone, active; audited before/after.
+
+    Deactivation ends the person's sessions (their tokens stop with `active`). An admin cannot
+    deactivate themselves or drop their own admin role: the institution must keep one way in.
+    """
+    _require_admin(actor)
+    data = require_mapping(data)
+    begin_write()
+    user = get_user(username)
+    fields: dict[str, str] = {}
+    name = _string(data, "name", fields)
+    if name is not None and len(name.strip()) > 64:
+        fields["name"] = _("姓名不能超过 64 个字符")
+    unit = None
+    if "unit" in data:
+        code = _string(data, "unit", fields)
+        unit = Unit.by_code(code) if code else None
+        if unit is None and "unit" not in fields:
+            fields["unit"] = _("单位不存在")
+    role_set: list[Role] | None = None
+    if "roles" in data:
+        roles = data["roles"]
+        try:
+            if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+                raise ValueError
+            role_set = sorted({Role(r) for r in roles})
+        except ValueError:
+            fields["roles"] = _("角色应为 drafter、expert、leader、office、admin")
+        else:
+            if not role_set:
+                fields["roles"] = _("至少需要一个角色")
+            elif user.id == actor.id and Role.ADMIN not in role_set:
+                fields["roles"] = _("不能取消自己的系统管理员角色")
+    email = _string(data, "email", fields)
+    if email is not None and email.strip() and not valid_email(email.strip()):
+        fields["email"] = _("格式不正确")
+    phone = _string(data, "phone", fields)
+    if phone is not None and not valid_phone(phone.strip()):
+        fields["phone"] = _("格式不正确")
+    active = data.get("active")
+    if "active" in data:
+        if not isinstance(active, bool):
+            fields["active"] = _("应为 true 或 false")
+        elif user.id == actor.id and not active:
+            fields["active"] = _("不能停用自己的账户")
+    if fields:
+        raise Invalid(_("用户信息有误"), fields=fields)
+
+    before = _snapshot(user)
+    if name is not None:
+        user.display_name = name.strip()
+    if unit is not None:
+        user.unit = unit
+    if role_set is not None:
+        keep = {r.role for r in user.role_rows if r.role in {x.value for x in role_set}}
+        user.role_rows = [r for r in user.role_rows if r.role in keep] + [
+            UserRole(role=r.value) for r in role_set if r.value not in keep]
+    if email is not None:
+        user.email = email.strip()
+    if phone is not None:
+        user.phone = phone.strip()
+    if isinstance(active, bool) and active != user.active:
+        user.active = active
+        if not active:
+            user.end_sessions()
+    after = _snapshot(user)
+    if after != before:
+        audit.record(actor, "user.update", user, before=before, after=after)
+    db.session.commit()
+    return user
+
+
+def force_password_reset(actor: User, username: str) -> User:
+    """The person must choose a new password at their next sign-in; their sessions end now."""
+    _require_admin(actor)
+    begin_write()
+    user = get_user(username)
+    user.must_change_password = True
+    user.end_sessions()
+    audit.record(actor, "user.force_password_reset", user, before={"must_change_password": False},
+                 after={"must_change_password": True})
+    db.session.commit()
+    return user
+
+
+def unlock(actor: User, username: str) -> bool:
+    """Forget the failed sign-ins counted against this user (an attacker's, usually); audited."""
+    _require_admin(actor)
+    begin_write()
+    user = get_user(username)
+    had = auth.unlock(user.username)
+    audit.record(actor, "user.unlock", user, after={"had_failures": had})
+    db.session.commit()
+    return had
+
+
+def password_problem(password: str, hints: Iterable[str] = ()) -> str | None:
+    """Why this password is too weak (length, then zxcvbn's estimate), or None."""
+    if len(password) < PASSWORD_MIN_LENGTH:
+        return _("密码至少 %(n)d 个字符", n=PASSWORD_MIN_LENGTH)
+    if len(password) > 256:
+        return _("密码不能超过 256 个字符")
+    if zxcvbn(password[:100], user_inputs=[h for h in hints if h])["score"] < PASSWORD_MIN_SCORE:
+        return _("密码太容易被猜到：请用更长的、不常见的词组合，不要用用户名、姓名或常见密码")
+    return None
+
+
+def change_password(user_id: int, current: str, new: str) -> User:
+    """A person changes their own password (the current one required); every other session ends."""
+    begin_write()
+    user = db.session.get(User, user_id)
+    assert user is not None
+    if not user.check_password(current):
+        raise Invalid(_("当前密码不正确"), fields={"current_password": _("当前密码不正确")})
+    problem = password_problem(new, (user.username, user.display_name, user.email))
+    if problem is None and new == current:
+        problem = _("新密码不能与当前密码相同")
+    if problem:
+        raise Invalid(problem, fields={"new_password": problem})
+    before = {"session_epoch": user.session_epoch, "must_change_password": user.must_change_password}
+    user.set_password(new)
+    user.must_change_password = False
+    user.end_sessions()
+    audit.record(user, "user.password_change", user, before=before,
+                 after={"session_epoch": user.session_epoch, "must_change_password": False})
+    db.session.commit()
+    return user
+
+
+def sign_out_everywhere(user_id: int) -> User:
+    """End every session and remember-me cookie of this person (their API tokens stay: revoke those apart)."""
+    begin_write()
+    user = db.session.get(User, user_id)
+    assert user is not None
+    before = user.session_epoch
+    user.end_sessions()
+    audit.record(user, "user.sign_out_everywhere", user, before={"session_epoch": before},
+                 after={"session_epoch": user.session_epoch})
+    db.session.commit()
+    return user

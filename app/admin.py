@@ -1,21 +1,28 @@
-"""Administration pages (CONTRACT §11): the units and their responsibility register, for `admin`."""
+"""Administration pages (CONTRACT §11): units and their register, users, API tokens (`admin`); the audit
+trail (`office`, `admin`). Each page parses the form and calls one service of `app.accounts`."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from datetime import date, datetime, time
 from typing import Any
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
-from app.errors import Forbidden, HuiyingError
+from app import accounts, audit
+from app.errors import Forbidden, HuiyingError, Invalid
 from app.extensions import db
-from app.models import Role, Unit, User
+from app.models import ApiToken, Role, Unit, User
 from app.register import get_unit, update_unit
+from app.security import MAX_ID
+from app.timeutil import SHANGHAI, utcnow
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -85,5 +92,186 @@ def unit(code: str) -> Response | tuple[str, int]:
     return redirect(url_for(".units"))
 
 
+# Users ------------------------------------------------------------------------------------------------
+
+USER_FIELDS = ("username", "name", "unit", "email", "phone", "password")
+PER_PAGE = 50
+
+
+def _user_admin() -> User:
+    user: User = current_user._get_current_object()  # type: ignore[assignment]
+    if not user.has_role(Role.ADMIN):
+        raise Forbidden(_("只有系统管理员可以管理用户"))
+    return user
+
+
+def _units() -> list[Unit]:
+    return list(db.session.scalars(select(Unit).order_by(Unit.code)))
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@login_required
+def users() -> str | tuple[str, int]:
+    """用户: everyone, with a form to add a person; the chosen or generated password is shown once."""
+    admin = _user_admin()
+    values: dict[str, Any] = {"roles": []}
+    error: HuiyingError | None = None
+    if request.method == "POST":
+        values = {name: request.form.get(name, "").strip() for name in USER_FIELDS}
+        values["roles"] = request.form.getlist("roles")
+        data = {**values, "password": values["password"] or None}
+        try:
+            created, password = accounts.admin_create_user(admin, data)
+        except HuiyingError as err:
+            db.session.rollback()
+            error = err
+        else:
+            return render_template("admin/secret.html", title=_("已创建用户 %(u)s", u=created.username),
+                                   label=_("初始密码"), secret=password,
+                                   back=url_for(".user", username=created.username)), 201
+    q = request.args.get("q", "").strip()
+    query = select(User).options(selectinload(User.unit), selectinload(User.role_rows)).order_by(User.username)
+    if q:
+        like = f"%{q}%"
+        query = query.where(User.username.ilike(like) | User.display_name.ilike(like))
+    people = list(db.session.scalars(query.limit(PER_PAGE * 10)))
+    return render_template("admin/users.html", people=people, units=_units(), roles=list(Role), values=values,
+                           error=error, fields=(error.fields or {}) if error else {}, q=q,
+                           status=error.status if error else 200), error.status if error else 200
+
+
+def _user_values(person: User) -> dict[str, Any]:
+    return {"name": person.display_name, "unit": person.unit.code, "email": person.email, "phone": person.phone,
+            "roles": [r.value for r in person.roles]}
+
+
+@bp.route("/users/<username>", methods=["GET", "POST"])
+@login_required
+def user(username: str) -> Response | tuple[str, int]:
+    """One person: details and roles; deactivate or reactivate (never delete), force a reset, unlock."""
+    admin = _user_admin()
+    person = accounts.get_user(username)
+    values, error = _user_values(person), None
+    if request.method == "POST":
+        action = request.form.get("action", "save")
+        try:
+            if action == "save":
+                values = {name: request.form.get(name, "").strip() for name in ("name", "unit", "email", "phone")}
+                values["roles"] = request.form.getlist("roles")
+                accounts.update_user(admin, username, values)
+                flash(_("已保存 %(u)s", u=username), "success")
+            elif action in ("deactivate", "reactivate"):
+                accounts.update_user(admin, username, {"active": action == "reactivate"})
+                flash(_("已停用 %(u)s，其登录和令牌随即失效", u=username) if action == "deactivate"
+                      else _("已重新启用 %(u)s", u=username), "success")
+            elif action == "force_reset":
+                accounts.force_password_reset(admin, username)
+                flash(_("%(u)s 下次登录时必须修改密码；其现有登录已结束", u=username), "success")
+            elif action == "unlock":
+                accounts.unlock(admin, username)
+                flash(_("已解除 %(u)s 的登录限制", u=username), "success")
+            else:
+                raise Invalid(_("未知操作"))
+        except HuiyingError as err:
+            db.session.rollback()
+            error = err
+        else:
+            return redirect(url_for(".user", username=username))
+    person = accounts.get_user(username)
+    tokens = db.session.scalars(select(ApiToken).where(ApiToken.user_id == person.id)
+                                .order_by(ApiToken.created_at.desc()))
+    status = error.status if error else 200
+    return render_template("admin/user.html", person=person, values=values, units=_units(), roles=list(Role),
+                           tokens=list(tokens), error=error, fields=(error.fields or {}) if error else {},
+                           now=utcnow()), status
+
+
+# API tokens -------------------------------------------------------------------------------------------
+
+def _expiry(raw: str) -> datetime | None:
+    """A date from the form (the token works through that day, Asia/Shanghai), or None."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise Invalid(_("日期格式无效"), fields={"expires_at": _("应为 YYYY-MM-DD")}) from None
+    if not 2000 <= day.year <= 2100:
+        raise Invalid(_("日期格式无效"), fields={"expires_at": _("应为 YYYY-MM-DD")})
+    return datetime.combine(day, time(23, 59, 59), tzinfo=SHANGHAI)
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@login_required
+def tokens() -> str | tuple[str, int]:
+    """API 令牌: every token with its last use; create (shown once), revoke."""
+    admin = _user_admin()
+    error, values = None, {"username": "", "label": "", "expires_at": ""}
+    if request.method == "POST":
+        values = {name: request.form.get(name, "").strip() for name in values}
+        try:
+            if request.form.get("revoke"):
+                token_id = request.form.get("revoke", "")
+                if not token_id.isdigit() or int(token_id) > MAX_ID:
+                    raise Invalid(_("令牌不存在"))
+                accounts.revoke_token(admin, int(token_id))
+                flash(_("令牌已撤销"), "success")
+                return redirect(url_for(".tokens"))  # type: ignore[return-value]
+            secret = accounts.create_token(values["username"], actor=admin, label=values["label"],
+                                           expires_at=_expiry(values["expires_at"]))
+        except HuiyingError as err:
+            db.session.rollback()
+            error = err
+        else:
+            return render_template("admin/secret.html", title=_("已为 %(u)s 创建 API 令牌", u=values["username"]),
+                                   label=_("令牌"), secret=secret, back=url_for(".tokens")), 201
+    rows = db.session.scalars(select(ApiToken).options(selectinload(ApiToken.user))
+                              .order_by(ApiToken.revoked, ApiToken.created_at.desc()).limit(500))
+    people = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.username))
+    status = error.status if error else 200
+    return render_template("admin/tokens.html", tokens=list(rows), people=list(people), values=values, error=error,
+                           fields=(error.fields or {}) if error else {}, now=utcnow()), status
+
+
+# Audit trail ------------------------------------------------------------------------------------------
+
+@bp.get("/audit")
+@login_required
+def audit_page() -> tuple[str, int]:
+    """审计记录 (office, admin): who changed what, filtered as `GET /api/v1/audit`, with the CSV export."""
+    viewer: User = current_user._get_current_object()  # type: ignore[assignment]
+    if not viewer.has_role(Role.OFFICE, Role.ADMIN):
+        raise Forbidden(_("只有院办公室和系统管理员可以查看审计记录"))
+    args = {k: v for k, v in request.args.items() if k in ("actor", "action", "object_type", "object_id",
+                                                            "from", "to") and v}
+    page = request.args.get("page", "1")
+    page_no = int(page) if page.isascii() and page.isdigit() and int(page) > 0 else 1
+    error, events, total = None, [], 0
+    try:
+        filters = audit.parse_filters(args)
+        rows, total = audit.search(filters, offset=(page_no - 1) * PER_PAGE, limit=PER_PAGE)
+        events = [audit.event_json(e) for e in rows]
+    except HuiyingError as err:
+        error = err
+    return render_template("admin/audit.html", events=events, total=total, args=args, page=page_no,
+                           per_page=PER_PAGE, object_types=list(audit.OBJECT_TYPES), error=error,
+                           fields=(error.fields or {}) if error else {}), error.status if error else 200
+
+
+#: Role names as pages show them (the same words as `review.labels.ROLE`, which the shell may not import).
+ROLE_NAMES = {
+    Role.DRAFTER.value: _l("起草人"), Role.EXPERT.value: _l("专家"), Role.LEADER.value: _l("领导"),
+    Role.OFFICE.value: _l("院办公室"), Role.ADMIN.value: _l("管理员"),
+}
+
+
+def role_names(names: dict[str, Any], roles: Iterable[Role]) -> str:
+    """"起草人、专家" for a set of roles, in the contract's order."""
+    return "、".join(str(names[r.value]) for r in Role if r in set(roles))
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.add_template_global(ROLE_NAMES, "ROLE_NAMES")
+    app.add_template_filter(role_names, "role_names")

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from app.errors import Forbidden, HuiyingError, Invalid, TooLarge, Unauthenticated
 from app.extensions import csrf, db
 from app.models import ApiToken, User, hash_token
+from app.security import MAX_PAGE, json_problem
 from app.timeutil import utcnow
 from app.tx import begin_write
 
@@ -31,9 +32,9 @@ def _bearer_user() -> User | None:
     row = db.session.scalar(
         select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked.is_(False))
     )
-    if row is None or not row.user.active:
-        raise Unauthenticated(_("令牌无效或已停用"))
     now = utcnow()
+    if row is None or not row.user.active or (row.expires_at is not None and row.expires_at <= now):
+        raise Unauthenticated(_("令牌无效、已过期或已停用"))
     if row.last_used_at is None or now - row.last_used_at > TOKEN_USE_RESOLUTION:
         # its own short transaction, at most once a minute: never a lock held across the request
         token_id = row.id
@@ -80,9 +81,14 @@ def json_body() -> Any:
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw)
-    except ValueError:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):  # RecursionError: nesting thousands deep
         return BadBody(Invalid(_("请求体不是有效的 JSON"), fields={"_": _("JSON 格式错误")}))
+    problem = json_problem(data)
+    if problem is not None:
+        field, message = problem
+        return BadBody(Invalid(_("请求体包含无法处理的内容"), fields={field: message}))
+    return data
 
 
 def require_mapping(data: Any) -> dict[str, Any]:
@@ -99,10 +105,10 @@ def page_args() -> tuple[int, int]:
     fields = {}
     try:
         page = int(request.args.get("page", 1))
-        if page < 1:
+        if not 1 <= page <= MAX_PAGE:
             raise ValueError
     except ValueError:
-        fields["page"] = _("应为不小于 1 的整数")
+        fields["page"] = _("应为 1–%(n)d 的整数", n=MAX_PAGE)
         page = 1
     try:
         per_page = int(request.args.get("per_page", 20))

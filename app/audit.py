@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import has_request_context, request
+from flask_babel import gettext as _
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import selectinload
 
+from app.errors import Invalid
 from app.extensions import db
-from app.models import AuditEvent, User
+from app.models import AuditEvent, Unit, User
+from app.timeutil import SHANGHAI
 
 
 def record(
@@ -30,3 +41,134 @@ def record(
     )
     db.session.add(event)
     return event
+
+
+# Reading the trail (CONTRACT §11 `GET /api/v1/audit`) -------------------------------------------------
+
+#: The contract's object types and the model each is recorded under.
+OBJECT_TYPES = {"statement": "statement", "case": "case", "user": "user", "unit": "unit", "token": "apitoken",
+                "terms": "terms", "delivery": "delivery"}
+_CONTRACT_TYPE = {stored: name for name, stored in OBJECT_TYPES.items()}
+EXPORT_LIMIT = 50_000
+
+
+@dataclass
+class Filters:
+    """What the audit viewer and `GET /audit` filter by; every field optional."""
+
+    actor: str = ""
+    action: str = ""
+    object_type: str = ""
+    object_id: str = ""
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+def _moment(value: str, name: str, *, end: bool) -> datetime:
+    """An ISO 8601 time with offset, or a date (a whole day in Asia/Shanghai; `to` includes it)."""
+    value = value.strip()
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            start = datetime.combine(day, time.min, tzinfo=SHANGHAI)
+            return start + timedelta(days=1) if end else start
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise Invalid(_("时间格式无效"), fields={name: _("应为 YYYY-MM-DD 或带时区的 ISO 8601 时间")}) from None
+    if moment.tzinfo is None or not 2000 <= moment.year <= 2100:
+        raise Invalid(_("时间格式无效"), fields={name: _("应为 YYYY-MM-DD 或带时区的 ISO 8601 时间")})
+    return moment
+
+
+def parse_filters(args: Mapping[str, str]) -> Filters:
+    """Filters from a query string (`actor`, `action`, `object_type`, `object_id`, `from`, `to`); 400 if bad."""
+    found = Filters(actor=args.get("actor", "").strip(), action=args.get("action", "").strip(),
+                    object_type=args.get("object_type", "").strip(), object_id=args.get("object_id", "").strip())
+    if found.object_type and found.object_type not in OBJECT_TYPES:
+        raise Invalid(_("对象类型未知"), fields={"object_type": _("应为 %(s)s 之一", s="、".join(OBJECT_TYPES))})
+    if found.object_id and not found.object_type:
+        raise Invalid(_("按对象筛选时须同时指定对象类型"), fields={"object_type": _("必填")})
+    if args.get("from"):
+        found.start = _moment(args["from"], "from", end=False)
+    if args.get("to"):
+        found.end = _moment(args["to"], "to", end=True)
+    return found
+
+
+def _object_key(object_type: str, object_id: str) -> int | None:
+    """The stored id of an object named as the contract names it (username, unit code, numeric id)."""
+    if object_type == "user":
+        user = User.by_username(object_id)
+        return user.id if user else None
+    if object_type == "unit":
+        unit = Unit.by_code(object_id)
+        return unit.id if unit else None
+    return int(object_id) if object_id.isascii() and object_id.isdigit() and len(object_id) < 10 else None
+
+
+def _query(filters: Filters) -> Select[tuple[AuditEvent]]:
+    query = select(AuditEvent)
+    if filters.actor:
+        actor = User.by_username(filters.actor)
+        query = query.where(AuditEvent.actor_id == (actor.id if actor else -1))
+    if filters.action:
+        query = query.where(or_(AuditEvent.action == filters.action,
+                                AuditEvent.action.startswith(filters.action + ".", autoescape=True)))
+    if filters.object_type:
+        query = query.where(AuditEvent.object_type == OBJECT_TYPES[filters.object_type])
+        if filters.object_id:
+            query = query.where(AuditEvent.object_id == (_object_key(filters.object_type, filters.object_id) or -1))
+    if filters.start:
+        query = query.where(AuditEvent.at >= filters.start)
+    if filters.end:
+        query = query.where(AuditEvent.at < filters.end)
+    return query
+
+
+def search(filters: Filters, *, offset: int = 0, limit: int = 20) -> tuple[list[AuditEvent], int]:
+    """One page of events, newest first, and how many match in all."""
+    query = _query(filters)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(query.options(selectinload(AuditEvent.actor))
+                              .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).offset(offset).limit(limit))
+    return list(rows), total
+
+
+def event_json(event: AuditEvent) -> dict[str, Any]:
+    """An event as the API and the CSV show it: objects named as the contract names them."""
+    object_id: Any = event.object_id
+    if event.object_type == "user" and event.object_id is not None:
+        user = db.session.get(User, event.object_id)
+        object_id = user.username if user else event.object_id
+    elif event.object_type == "unit" and event.object_id is not None:
+        unit = db.session.get(Unit, event.object_id)
+        object_id = unit.code if unit else event.object_id
+    return {
+        "id": event.id, "at": event.at.isoformat(), "actor": event.actor.username if event.actor else None,
+        "action": event.action, "object_type": _CONTRACT_TYPE.get(event.object_type, event.object_type),
+        "object_id": object_id, "before": event.before, "after": event.after, "remote_addr": event.remote_addr,
+    }
+
+
+CSV_COLUMNS = ("id", "at", "actor", "action", "object_type", "object_id", "before", "after", "remote_addr")
+
+
+def to_csv(filters: Filters) -> str:
+    """The matching events (newest first, at most `EXPORT_LIMIT`) as CSV with a BOM, for Excel and WPS."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    rows, _total = search(filters, limit=EXPORT_LIMIT)
+    for event in rows:
+        item = event_json(event)
+        for name in ("before", "after"):
+            item[name] = json.dumps(item[name], ensure_ascii=False, sort_keys=True) if item[name] is not None else ""
+        writer.writerow([_cell(item[c]) for c in CSV_COLUMNS])
+    return out.getvalue()
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

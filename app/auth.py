@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+import secrets
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from redis.exceptions import RedisError
+from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
@@ -15,11 +20,15 @@ from wtforms.validators import DataRequired, Length
 from app import audit
 from app.extensions import db, get_redis, login
 from app.models import User
+from app.security import MAX_ID
+from app.tx import begin_write
 
 bp = Blueprint("auth", __name__)
 
 FAILURES_ALLOWED = 5
 FAILURE_WINDOW_SECONDS = 60
+DEVICE_COOKIE = "huiying_device"
+DEVICE_COOKIE_SECONDS = 180 * 86400
 
 
 class LoginForm(FlaskForm):
@@ -28,41 +37,113 @@ class LoginForm(FlaskForm):
     remember = BooleanField(_l("记住我"))
 
 
-def _throttle_key(username: str) -> str:
-    return f"huiying:login-failures:{username.lower()}:{request.remote_addr}"
+def _user_key(username: str) -> str:
+    return f"huiying:login:user:{username.strip().lower()}"
 
 
-def failures(username: str) -> int:
-    """Failed logins for this user from this address in the last minute (shared by all processes)."""
+def _address_key() -> str:
+    return f"huiying:login:addr:{request.remote_addr}"
+
+
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="huiying-login-device")
+
+
+def _known_device(username: str) -> bool:
+    """True when this browser signed in as this user before (a signed cookie set at sign-in).
+
+    Such a browser is not counted against the user's limit, only against its address's: an attacker
+    guessing a leader's password from elsewhere cannot lock the leader out of their own browser.
+    """
+    cookie = request.cookies.get(DEVICE_COOKIE)
+    if not cookie:
+        return False
     try:
-        return int(get_redis().get(_throttle_key(username)) or 0)
-    except RedisError:
-        return 0
+        name = _device_serializer().loads(cookie, max_age=DEVICE_COOKIE_SECONDS)
+    except BadSignature:
+        return False
+    return isinstance(name, str) and name.lower() == username.strip().lower()
 
 
-def _count_failure(username: str) -> None:
+def reserve_attempt(username: str) -> bool:
+    """Count this attempt for the user and for the address *before* the password is checked.
+
+    INCR is atomic, so 40 parallel guesses get 5 checks and 35 refusals, not 40 checks. False when
+    either count is over `FAILURES_ALLOWED` in the window: the password must not be checked then.
+    """
+    keys = [_address_key()] + ([] if _known_device(username) else [_user_key(username)])
     try:
         pipe = get_redis().pipeline()
-        pipe.incr(_throttle_key(username))
-        pipe.expire(_throttle_key(username), FAILURE_WINDOW_SECONDS, nx=True)
+        for key in keys:
+            pipe.incr(key)
+            pipe.expire(key, FAILURE_WINDOW_SECONDS, nx=True)
+        counts = pipe.execute()[::2]
+    except RedisError:
+        return True  # no Redis, no throttle: signing in must not depend on it
+    return all(int(count) <= FAILURES_ALLOWED for count in counts)
+
+
+def _release_attempt(username: str) -> None:
+    """A successful sign-in was no failure: give back what `reserve_attempt` counted."""
+    keys = [_address_key()] + ([] if _known_device(username) else [_user_key(username)])
+    try:
+        pipe = get_redis().pipeline()
+        for key in keys:
+            pipe.decr(key)
         pipe.execute()
     except RedisError:
         pass
 
 
+def unlock(username: str) -> bool:
+    """Forget the user's failed attempts (an admin's unlock); True when there were any."""
+    try:
+        return bool(get_redis().delete(_user_key(username)))
+    except RedisError:
+        return False
+
+
+def _dummy_hash() -> str:
+    """A hash made the way real ones are, checked for unknown users so that they take as long."""
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    cache = current_app.extensions.setdefault("huiying_dummy_hash", {})
+    if method not in cache:
+        cache[method] = generate_password_hash(secrets.token_urlsafe(16), method=method)
+    return cache[method]
+
+
 def authenticate(username: str, password: str) -> User | None:
-    """The active user with these credentials, or None; counts the failure."""
+    """The active user with these credentials, or None; an unknown name costs the same hash check."""
     user = User.by_username(username)
-    if user is not None and user.active and user.check_password(password):
+    if user is None:
+        check_password_hash(_dummy_hash(), password)
+        return None
+    if user.check_password(password) and user.active:
         return user
-    _count_failure(username)
     return None
 
 
+def local_target(target: str) -> str | None:
+    """`target` when it is a path on this site, else None: no scheme, no host, no `//`, no control
+    characters or backslashes (browsers read `/\\host` and `/<TAB>/host` as another site)."""
+    if not target.startswith("/") or "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        return None
+    return target
+
+
 @login.user_loader
-def _load_user(user_id: str) -> User | None:
+def _load_user(session_id: str) -> User | None:
+    """The session's user while its epoch is current: sign-out, a password change or deactivation end it."""
+    user_id, _sep, epoch = session_id.partition(":")
+    if not user_id.isdecimal() or not epoch.isdecimal() or int(user_id) > MAX_ID:
+        return None
     user = db.session.get(User, int(user_id))
-    return user if user is not None and user.active else None
+    if user is None or not user.active or user.session_epoch != int(epoch):
+        return None
+    return user
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -72,27 +153,36 @@ def login_view() -> Response | str | tuple[str, int]:
     form = LoginForm()
     if form.validate_on_submit():
         username = form.username.data.strip()
-        if failures(username) >= FAILURES_ALLOWED:
+        if not reserve_attempt(username):
             form.password.errors = [_("登录失败次数过多，请一分钟后再试")]
             return render_template("login.html", form=form), 429
         user = authenticate(username, form.password.data)
         if user is None:
             form.password.errors = [_("用户名或密码错误")]
             return render_template("login.html", form=form), 200
+        _release_attempt(username)
         login_user(user, remember=form.remember.data)
         audit.record(user, "auth.login", user)
         db.session.commit()
-        target = request.args.get("next", "")
-        if not target.startswith("/") or target.startswith("//"):
-            target = url_for("web.home")
-        return redirect(target)
+        target = local_target(request.args.get("next", "")) or url_for("web.home")
+        response = redirect(target)
+        response.set_cookie(DEVICE_COOKIE, _device_serializer().dumps(user.username), max_age=DEVICE_COOKIE_SECONDS,
+                            httponly=True, samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
+        return response
     return render_template("login.html", form=form)
 
 
 @bp.post("/logout")
 @login_required
 def logout_view() -> Response:
-    audit.record(current_user._get_current_object(), "auth.logout", current_user._get_current_object())
+    """Sign out, and with it every session and remember-me cookie of this person (CONTRACT §11)."""
+    begin_write()
+    user = db.session.get(User, current_user.id)
+    assert user is not None
+    before = user.session_epoch
+    user.end_sessions()
+    audit.record(user, "auth.logout", user, before={"session_epoch": before},
+                 after={"session_epoch": user.session_epoch})
     db.session.commit()
     logout_user()
     flash(_("已退出登录"))

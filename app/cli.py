@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 
 import click
 from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
 
 from app import accounts
 from app.errors import HuiyingError
+from app.extensions import db
+from app.models import ApiToken
+from app.timeutil import utcnow
 
 
 def _fail(error: HuiyingError) -> None:
@@ -72,13 +77,46 @@ def tokens_group() -> None:
 
 @tokens_group.command("create")
 @click.argument("username")
+@click.option("--label", default="", help="what the token is for")
+@click.option("--expires-days", type=click.IntRange(1, 3650), default=None, help="valid for this many days")
 @with_appcontext
-def tokens_create(username: str) -> None:
+def tokens_create(username: str, label: str, expires_days: int | None) -> None:
     """Print a new API token alone on one line (shown once)."""
+    expires_at = utcnow() + timedelta(days=expires_days) if expires_days else None
     try:
-        click.echo(accounts.create_token(username))
+        click.echo(accounts.create_token(username, label=label, expires_at=expires_at))
     except HuiyingError as error:
         _fail(error)
+
+
+@tokens_group.command("list")
+@click.argument("username")
+@with_appcontext
+def tokens_list(username: str) -> None:
+    """One line per token of the user: id, state, created, last used, expiry, label."""
+    try:
+        user = accounts.get_user(username)
+    except HuiyingError as error:
+        _fail(error)
+    now = utcnow()
+    for token in db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)):
+        state = "revoked" if token.revoked else (
+            "expired" if token.expires_at and token.expires_at <= now else "active")
+        click.echo("\t".join([str(token.id), state, token.created_at.isoformat(),
+                              token.last_used_at.isoformat() if token.last_used_at else "-",
+                              token.expires_at.isoformat() if token.expires_at else "-", token.label]))
+
+
+@tokens_group.command("revoke")
+@click.argument("token_id", type=click.IntRange(1, 2**31 - 1))
+@with_appcontext
+def tokens_revoke(token_id: int) -> None:
+    """Revoke the token with this id (see `tokens list`); it stops working at once."""
+    try:
+        accounts.revoke_token(None, token_id)
+    except HuiyingError as error:
+        _fail(error)
+    click.echo(f"revoked {token_id}")
 
 
 @click.command("demo")

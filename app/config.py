@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
+
+#: The built-in sandbox's callback token; never accepted once a real account (WECHAT_APP_ID) is configured.
+SANDBOX_WECHAT_TOKEN = "huiying-sandbox-token"
 
 
 def _bool(value: str | None, default: bool) -> bool:
@@ -35,7 +39,8 @@ def from_environment(instance_path: str) -> dict[str, object]:
         "CASE_DEADLINES": env.get("CASE_DEADLINES") or None,
         "WECHAT_APP_ID": env.get("WECHAT_APP_ID") or None,
         "WECHAT_APP_SECRET": env.get("WECHAT_APP_SECRET") or None,
-        "WECHAT_TOKEN": env.get("WECHAT_TOKEN", "huiying-sandbox-token"),
+        # A real account must name its own token: the sandbox's well-known one would let anyone sign pushes.
+        "WECHAT_TOKEN": env.get("WECHAT_TOKEN") or (None if env.get("WECHAT_APP_ID") else SANDBOX_WECHAT_TOKEN),
         "WECHAT_ENCODING_AES_KEY": env.get("WECHAT_ENCODING_AES_KEY") or None,
         "WECHAT_API_BASE": env.get("WECHAT_API_BASE", "https://api.weixin.qq.com").rstrip("/"),
         # Outbox timing (CONTRACT §4: a claimed delivery's lease expires within 60 s).
@@ -48,6 +53,9 @@ def from_environment(instance_path: str) -> dict[str, object]:
         "WECHAT_SANDBOX_CALLBACK_URL": env.get("WECHAT_SANDBOX_CALLBACK_URL") or None,
         "WECHAT_TIMEOUT": float(env.get("WECHAT_TIMEOUT", "10")),
         "MEDIA_ROOT": env.get("MEDIA_ROOT") or str(instance / "media"),
+        # Reverse proxies in front of the app (nginx = 1): only that many X-Forwarded-* hops are believed.
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
+        "REMEMBER_COOKIE_DURATION": timedelta(days=14),
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), False),
         "REMEMBER_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), False),
         "SESSION_COOKIE_HTTPONLY": True,

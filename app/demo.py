@@ -83,6 +83,9 @@ def seed() -> Iterator[str]:
     from cases import demo as case_demo  # the demo seeds every package's data: cases sit below statements
 
     yield from case_demo.seed()
+    from review import demo as review_demo  # the checks' term lists
+
+    yield from review_demo.seed()
     if db.session.scalar(select(func.count(Statement.id))):
         return
     yield from _statements()

@@ -31,10 +31,11 @@ def get_redis() -> redis.Redis:
     """The app's Redis client (one connection pool per app, shared by threads)."""
     client = current_app.extensions.get("huiying_redis")
     if client is None:
-        client = redis.Redis.from_url(
+        # setdefault: threads racing at first use share one client; a replaced one would be garbage-collected
+        # and close the connections another thread is reading from.
+        client = current_app.extensions.setdefault("huiying_redis", redis.Redis.from_url(
             current_app.config["REDIS_URL"], socket_timeout=5, socket_connect_timeout=2
-        )
-        current_app.extensions["huiying_redis"] = client
+        ))
     return client
 
 

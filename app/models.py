@@ -11,6 +11,7 @@ from typing import Any
 from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint, select
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -86,6 +87,10 @@ class User(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), default="", server_default="")
     phone: Mapped[str] = mapped_column(String(32), default="", server_default="")
     active: Mapped[bool] = mapped_column(default=True)
+    #: Part of every session's id: bumping it ends every session and remember-me cookie of this person.
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: Set by an admin: the person must choose a new password before doing anything else.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     unit: Mapped[Unit] = relationship(foreign_keys=[unit_id])
@@ -112,6 +117,14 @@ class User(UserMixin, db.Model):
     @property
     def name(self) -> str:
         return self.display_name or self.username
+
+    def get_id(self) -> str:
+        """Flask-Login's session id: the user and the session epoch, so an old cookie stops working."""
+        return f"{self.id}:{self.session_epoch}"
+
+    def end_sessions(self) -> None:
+        """End every session and remember-me cookie of this person (sign-out everywhere)."""
+        self.session_epoch = (self.session_epoch or 0) + 1
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
@@ -149,6 +162,9 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked: Mapped[bool] = mapped_column(default=False)
+    #: After this moment the token no longer authenticates; None = until revoked.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    label: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
     user: Mapped[User] = relationship()
 

@@ -11,3 +11,7 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(api.bp)
     app.register_blueprint(views.bp)
+    from app import periodic
+    from cases import clock
+
+    periodic.register(app, "case clocks", clock.sweep)  # 50 %, 80 % and overdue, once each

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from app import notifications, register
 from app.extensions import db
 from app.models import User
+from app.notifications.inbox import Notice
 from app.timeutil import SHANGHAI, format_local, utcnow
 from app.tx import begin_write
 from cases.models import Case, Deadline, DeadlineKind
@@ -193,7 +194,7 @@ def stop(case: Case, form: str, at: datetime) -> list[Deadline]:
 AUDIENCE = {50: ("spokespersons", "drafters"), 80: ("direct",), 100: ("first", "direct", "office")}
 
 
-def _announce(deadline: Deadline, case: Case, threshold: int, recipients: list[User]) -> int:
+def _notice(deadline: Deadline, case: Case, threshold: int, recipients: list[User]) -> Notice:
     from cases.labels import DEADLINE_KIND  # labels are translated lazily: import where a request may not exist
 
     kind_name = str(DEADLINE_KIND.get(deadline.kind, deadline.kind))
@@ -204,44 +205,51 @@ def _announce(deadline: Deadline, case: Case, threshold: int, recipients: list[U
         subject = _("【时限提醒】%(title)s：%(kind)s已用去 %(p)d%% 的时间，%(due)s 到期",
                     title=case.title, kind=kind_name, p=threshold, due=due)
     body = _("舆情：%(title)s\n时限：%(kind)s，%(due)s 到期\n请及时处置。", title=case.title, kind=kind_name, due=due)
-    return notifications.notify(
-        "deadline_overdue" if threshold == 100 else "deadline_warning",
-        f"deadline:{deadline.id}:{threshold}",
-        recipients,
-        subject=subject, body=body, url=f"/cases/{case.id}",
-    )
+    return Notice("deadline_overdue" if threshold == 100 else "deadline_warning", f"deadline:{deadline.id}:{threshold}",
+                  tuple(recipients), subject, body, f"/cases/{case.id}")
+
+
+#: Clocks handled per transaction: a catch-up after a long stop never holds the write lock for long.
+SWEEP_CHUNK = 500
 
 
 def sweep(now: datetime | None = None) -> int:
     """Announce every threshold crossed since the last sweep; returns notifications created.
 
-    One indexed query over the deadlines whose next alert is due, so the cost follows the open clocks.
-    Safe to run from any number of workers at once and after any crash: the notification's unique key
-    (`deadline:{id}:{threshold}`, recipient) makes each announcement once, and `alerted` only moves on
-    in the same transaction as the notifications it stands for.
+    One indexed query over the deadlines whose next alert is due, so the cost follows the open clocks,
+    in chunks of SWEEP_CHUNK clocks, each its own short transaction with one batched insert of its
+    notifications. Safe to run from any number of workers at once and after any crash: the
+    notification's unique key (`deadline:{id}:{threshold}`, recipient) makes each announcement once,
+    and `alerted` only moves on in the same transaction as the notifications it stands for.
     """
     now = now or utcnow()
-    begin_write()
-    rows = db.session.execute(
-        select(Deadline, Case)
-        .join(Case, Case.id == Deadline.case_id)
-        .where(Deadline.next_alert_at <= now)
-        .order_by(Deadline.next_alert_at)
-        .with_for_update(of=Deadline, skip_locked=True)
-    ).all()
     created = 0
     audiences: dict[tuple[int, int], list[User]] = {}  # one lookup per unit and threshold, not per clock
-    for deadline, case in rows:
-        if not case.is_open:
-            deadline.next_alert_at = None
-            continue
-        for threshold in THRESHOLDS:
-            if threshold > deadline.alerted and alert_moment(deadline, threshold) <= now:
-                key = (case.lead_unit_id, threshold)
-                if key not in audiences:
-                    audiences[key] = register.people(case.lead_unit, *AUDIENCE[threshold])
-                created += _announce(deadline, case, threshold, audiences[key])
-                deadline.alerted = threshold
-        schedule_alerts(deadline)
-    db.session.commit()
-    return created
+    while True:
+        begin_write()
+        rows = db.session.execute(
+            select(Deadline, Case)
+            .join(Case, Case.id == Deadline.case_id)
+            .where(Deadline.next_alert_at <= now)
+            .order_by(Deadline.next_alert_at, Deadline.id)
+            .limit(SWEEP_CHUNK)
+            .with_for_update(of=Deadline, skip_locked=True)
+        ).all()
+        notices = []
+        with db.session.no_autoflush:
+            for deadline, case in rows:
+                if not case.is_open:
+                    deadline.next_alert_at = None
+                    continue
+                for threshold in THRESHOLDS:
+                    if threshold > deadline.alerted and alert_moment(deadline, threshold) <= now:
+                        key = (case.lead_unit_id, threshold)
+                        if key not in audiences:
+                            audiences[key] = register.people(case.lead_unit, *AUDIENCE[threshold])
+                        notices.append(_notice(deadline, case, threshold, audiences[key]))
+                        deadline.alerted = threshold
+                schedule_alerts(deadline)
+        created += notifications.notify_many(notices)
+        db.session.commit()
+        if len(rows) < SWEEP_CHUNK:
+            return created

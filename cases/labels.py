@@ -69,4 +69,5 @@ EVENT = {
     EventKind.STATEMENT_LINKED: _l("关联回应稿"),
     EventKind.STATEMENT_UNLINKED: _l("取消关联回应稿"),
     EventKind.CLOSED: _l("办结"),
+    EventKind.REPORTED_UPWARD: _l("归口报送"),
 }

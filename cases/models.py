@@ -77,6 +77,8 @@ class EventKind(enum.StrEnum):
     STATEMENT_LINKED = "statement_linked"
     STATEMENT_UNLINKED = "statement_unlinked"
     CLOSED = "closed"
+    #: 归口报送: recorded by reports (an upward report naming the case); the status does not move.
+    REPORTED_UPWARD = "reported_upward"
 
 
 #: Sorting key of open cases without a level: first, because grading them is the next thing to do.

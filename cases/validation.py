@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from app.api import require_mapping
 from app.errors import Invalid
 from app.models import Unit
+from app.security import MAX_ID
 from app.timeutil import utcnow
 from cases.models import ResponseForm, Source
 
@@ -66,6 +67,9 @@ def when(data: dict[str, Any], name: str, errors: Errors, *, required: bool) -> 
         return None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         errors.add(name, _("时间必须带时区偏移，例如 +08:00"))
+        return None
+    if parsed.year < 2000:  # year 1 at +08:00 is before datetime's range once in UTC
+        errors.add(name, _("时间超出范围（2000–2100 年）"))
         return None
     if parsed > utcnow() + CLOCK_SKEW:
         errors.add(name, _("不能晚于当前时间"))
@@ -228,7 +232,7 @@ def response_input(data: Any) -> ResponseInput:
     statement_id = data.get("statement_id")
     held_at = None
     if form == ResponseForm.STATEMENT:
-        if not isinstance(statement_id, int) or isinstance(statement_id, bool) or statement_id < 1:
+        if not isinstance(statement_id, int) or isinstance(statement_id, bool) or not 0 < statement_id <= MAX_ID:
             errors.add("statement_id", _("以发布回应的形式回应时必须指明回应稿编号"))
             statement_id = None
     else:

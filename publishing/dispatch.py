@@ -12,7 +12,7 @@ from flask import current_app
 
 from app.extensions import db
 from app.timeutil import utcnow
-from publishing import channels, outbox
+from publishing import channels, outbox, readback
 from publishing.channels import Dispatch, PermanentError, Published, TransientError
 from publishing.models import Action, Delivery
 from review.models import revision_hash
@@ -121,7 +121,8 @@ def _send(channel: channels.Channel, job: Dispatch, delivery_id: int, token: str
     outbox.begin_publishing(statement_id)
     result = channel.publish(job)
     if isinstance(result, Published):
-        outbox.succeed(delivery_id, token, url=result.url, external_id=result.external_id, details=result.details)
+        if outbox.succeed(delivery_id, token, url=result.url, external_id=result.external_id, details=result.details):
+            readback.after_published(delivery_id)  # CONTRACT §10: read what the channel now shows
         return "published"
     outbox.release(delivery_id, token, at=utcnow() + timedelta(seconds=result.seconds), attempt=False)
     return "waiting"

@@ -36,6 +36,7 @@ class LedgerKind(enum.StrEnum):
     RETRACTED = "retracted"
     CORRECTED = "corrected"
     DELIVERY_FAILED = "delivery_failed"
+    READBACK_MISMATCH = "readback_mismatch"
 
 
 class Release(db.Model):
@@ -97,6 +98,10 @@ class Delivery(db.Model):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Ids a channel got back from the outside world, stored the moment they were returned.
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: What the channel showed when read back after publication (publishing/readback.py, CONTRACT §10).
+    readback: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: When a read-back is (next) due; the worker's sweep re-queues it, so a lost job or a flushed Redis loses none.
+    readback_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     release: Mapped[Release] = relationship(back_populates="deliveries")
@@ -117,7 +122,7 @@ class LedgerEntry(db.Model):
     )
 
     seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))
     statement_id: Mapped[int] = mapped_column(index=True)
     revision_hash: Mapped[str] = mapped_column(String(64))
     # Kept as the exact ISO text that was hashed, so verification never depends on a driver's clock types.

@@ -21,6 +21,7 @@ def add_publishing_fields(st: Statement, data: dict[str, Any]) -> None:
             "attempts": d.attempts,
             "last_error": d.last_error,
             "published_at": iso(d.published_at),
+            "readback": d.readback,
         }
         for d in release.deliveries
     ]

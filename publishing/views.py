@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
@@ -18,6 +19,7 @@ from app.models import Role
 from publishing import queues, services
 from publishing.models import Delivery, DeliveryState, LedgerEntry, Release
 from review import services as review_services
+from review.labels import STATUS
 from review.models import Channel, Statement
 from review.render import to_safe_html
 
@@ -68,6 +70,14 @@ def release(statement_id: int) -> str:
                            html=html, corrections=corrections)
 
 
+_SITE_PATH = re.compile(r'(\s(?:src|href))="/(?!/)')
+
+
+def absolute_urls(html: str, base: str) -> str:
+    """A feed is read elsewhere: `/media/…` and other site paths in sanitized HTML become absolute."""
+    return _SITE_PATH.sub(lambda m: f'{m.group(1)}="{base.rstrip("/")}/', html)
+
+
 @bp.get("/releases/feed.xml")
 def feed() -> Response:
     rows = db.session.execute(_portal_published().order_by(Delivery.published_at.desc()).limit(50)).all()
@@ -88,7 +98,7 @@ def feed() -> Response:
         retracted = rel.retracted_at is not None
         content = (
             escape(_("该信息已撤回：%(r)s", r=rel.retraction_reason or "")) if retracted
-            else escape(to_safe_html(rel.revision.body))
+            else escape(absolute_urls(to_safe_html(rel.revision.body), base))
         )
         parts += [
             "<entry>",
@@ -157,6 +167,23 @@ def desk_retry(statement_id: int, channel: str) -> Response:
         db.session.rollback()
         flash(error.message, "error")
     return redirect(request.referrer or url_for("publishing.desk"))
+
+
+@bp.get("/statements/<int:statement_id>/live")
+@login_required
+def statement_live(statement_id: int) -> Response:
+    """The statement page's publishing block, re-rendered: the page patches it in place (no reload, so a
+    form being typed in is never touched)."""
+    st = review_services.get_statement(current_user._get_current_object(), statement_id)
+    rel = st.release
+    if rel is None:
+        abort(404)
+    in_flight = st.status in ("approved", "scheduled", "publishing") or any(
+        d.state in (DeliveryState.PENDING, DeliveryState.SENDING) for d in rel.deliveries)
+    return jsonify({
+        "status": st.status, "status_label": str(STATUS.get(st.status, st.status)), "in_flight": in_flight,
+        "html": render_template("publishing/_deliveries.html", st=st, rel=rel),
+    })
 
 
 @bp.post("/statements/<int:statement_id>/retract")

@@ -9,10 +9,9 @@ from flask import Flask
 from rq import Queue, SimpleWorker
 from rq.job import Job
 
+from app import periodic
 from app.extensions import db, get_redis
 from app.notifications import outgoing
-from cases import clock
-from publishing import outbox
 from publishing.queues import JOB_TIMEOUT, QUEUE_NAMES
 
 log = logging.getLogger(__name__)
@@ -50,10 +49,11 @@ class ReleaseWorker(SimpleWorker):
         self.sweep()
 
     def sweep(self) -> int:
-        """The outbox rows, the case clocks and the notification copies: each sweep on its own, so one
-        failing (the database or Redis briefly away) never stops the others; the next round tries again."""
+        """Every periodic step the packages declared (app.periodic: outbox, read-back, case clocks,
+        notification copies, reports), each on its own, so one failing (the database or Redis briefly
+        away) never stops the others; the next round tries again."""
         found = 0
-        for name, step in (("outbox", outbox.sweep), ("case clocks", clock.sweep), ("notifications", outgoing.sweep)):
+        for name, step in periodic.steps(self.app):
             with self.app.app_context():
                 try:
                     found += step() or 0

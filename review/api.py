@@ -80,6 +80,13 @@ def confirm_statement(statement_id: int) -> tuple[Response, int]:
     return jsonify(statement_json(st)), 201
 
 
+@bp.post("/statements/<int:statement_id>/comments")
+def comment_statement(statement_id: int) -> tuple[Response, int]:
+    """A remark on a revision that is not a decision (kept beside the decisions, counts for nothing)."""
+    note = services.comment(actor(), statement_id, json_body())
+    return jsonify(statement_json(services.get_statement(actor(), note.statement_id))), 201
+
+
 @bp.post("/statements/<int:statement_id>/correct")
 def correct_statement(statement_id: int) -> tuple[Response, int]:
     return jsonify(statement_json(services.correct(actor(), statement_id))), 201

@@ -27,3 +27,13 @@ class StageNotReady(HuiyingError):
     """The stage asked for is not the one the statement waits on."""
 
     status, code = 409, "stage_not_ready"
+
+
+class ChecksFailed(HuiyingError):
+    """The text has a `block` finding of the pre-publication checks (CONTRACT §10): fix it first."""
+
+    status, code = 409, "checks_failed"
+
+    def __init__(self, message: str, checks: list[dict[str, object]]) -> None:
+        super().__init__(message)
+        self.fields = {"checks": checks}  # type: ignore[dict-item]

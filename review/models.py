@@ -132,6 +132,7 @@ class Statement(db.Model):
     )
     decisions: Mapped[list[Decision]] = relationship(order_by="Decision.id")
     confirmations: Mapped[list[Confirmation]] = relationship(order_by="Confirmation.id")
+    comments: Mapped[list[Comment]] = relationship(order_by="Comment.id")
     corrects: Mapped[Statement | None] = relationship(remote_side=[id])
 
     @property
@@ -167,6 +168,8 @@ class Revision(db.Model):
     hash: Mapped[str] = mapped_column(String(64), index=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Pre-publication findings for this text (review/checks.py); renewed only when the term lists change.
+    checks: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     statement: Mapped[Statement] = relationship(foreign_keys=[statement_id], back_populates="revisions")
     author: Mapped[User] = relationship()
@@ -214,6 +217,27 @@ class Confirmation(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     recorded_by: Mapped[User] = relationship()
+
+
+class Comment(db.Model):
+    """A reviewer's remark on one revision that is not a decision: it counts for nothing in the workflow.
+
+    Kept when someone's decision arrived after the stage had moved on (another expert was quicker), so
+    what they wrote is not lost; anyone may read it beside the decisions.
+    """
+
+    __tablename__ = "review_comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id"), index=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id"))
+    revision_hash: Mapped[str] = mapped_column(String(64))
+    round: Mapped[int] = mapped_column()
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    comment: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    author: Mapped[User] = relationship()
 
 
 class Image(db.Model):

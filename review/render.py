@@ -6,12 +6,14 @@ styles) transform its output, so nothing a drafter types ever bypasses the allow
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from html.parser import HTMLParser
 
 import bleach
 import markdown
+from flask_babel import gettext as _
 
 #: Images a statement may show: only files uploaded through `POST /api/v1/images`.
 MEDIA_SRC = re.compile(r"^/media/(?P<sha256>[0-9a-f]{64})\.(?P<ext>png|jpg|gif|webp)$")
@@ -27,13 +29,20 @@ ALLOWED_TAGS = frozenset(
     }
 )
 ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
-_COMMON_ATTRS = ("class", "title", "id")
+#: No `class` or `id` from user text: with them a drafter could draw the app's own UI (a fake "已批准")
+#: inside a statement on the leader's page. Only Python-Markdown's footnotes keep theirs, so they still link.
+_FOOTNOTE_CLASSES = frozenset({"footnote", "footnote-ref", "footnote-backref"})
+_FOOTNOTE_ID = re.compile(r"^fn(ref)?(:[\w-]+)+$")
 
 
 def _allow_attribute(tag: str, name: str, value: str) -> bool:
     """Attribute filter: a small explicit list per tag; `img` only from our own media."""
-    if name in _COMMON_ATTRS:
+    if name == "title":
         return True
+    if name == "class":
+        return value in _FOOTNOTE_CLASSES
+    if name == "id":
+        return bool(_FOOTNOTE_ID.match(value))
     if tag == "a":
         return name == "href"
     if tag == "img":
@@ -78,9 +87,53 @@ def _cleaner() -> bleach.Cleaner:
     return cleaner
 
 
+@functools.lru_cache(maxsize=64)
 def to_safe_html(text: str) -> str:
-    """Markdown to HTML that passed the allow-list: what the portal publishes."""
+    """Markdown to HTML that passed the allow-list: what the portal publishes.
+
+    Cached by text: a revision never changes, and its pages are viewed far more often than it is saved.
+    """
     return _cleaner().clean(markdown_to_html(text))
+
+
+#: Structure no statement needs and the renderers pay for dearly: Python-Markdown's link patterns are
+#: quadratic in unclosed `[` (25,000 of them took minutes), and deep nesting recurses past Python's limit.
+MAX_BRACKETS = 500
+MAX_NESTING = 16
+_QUOTE_PREFIX = re.compile(r"^(?:[ \t]*>)+", re.M)
+_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+                   "wbr"})
+
+
+class _Depth(HTMLParser):
+    """The deepest nesting of raw HTML tags in a text (unclosed ones count), in one linear pass."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.depth = self.deepest = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _VOID:
+            self.depth += 1
+            self.deepest = max(self.deepest, self.depth)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in _VOID:
+            self.depth = max(0, self.depth - 1)
+
+
+def structure_problem(text: str) -> str | None:
+    """Why this Markdown is too convoluted to render safely (what a person would fix), or None."""
+    if text.count("[") > MAX_BRACKETS:
+        return _("方括号“[”过多（最多 %(n)d 个）：链接和图片太多，或有多余的方括号", n=MAX_BRACKETS)
+    if any(m.group(0).count(">") > MAX_NESTING for m in _QUOTE_PREFIX.finditer(text)):
+        return _("引用嵌套过深（最多 %(n)d 层）", n=MAX_NESTING)
+    depth = _Depth()
+    depth.feed(text)
+    depth.close()
+    if depth.deepest > MAX_NESTING:
+        return _("HTML 标签嵌套过深（最多 %(n)d 层）", n=MAX_NESTING)
+    return None
 
 
 class _ImageCollector(HTMLParser):

@@ -6,10 +6,20 @@ from collections.abc import Callable
 from typing import Any
 
 from app.timeutil import iso
+from review import checks
 from review.models import Statement
 
 #: Later packages add their fields (deliveries, ledger_seq) without review importing them.
 EXTENSIONS: list[Callable[[Statement, dict[str, Any]], None]] = []
+
+
+def revision_checks(st: Statement) -> list[dict[str, Any]]:
+    """The current revision's stored findings; a revision saved before checks existed is checked now."""
+    rev = st.current_revision
+    assert rev is not None
+    if rev.checks is not None:
+        return list(rev.checks)
+    return checks.run(checks.Draft(rev.title, rev.digest, rev.body, tuple(st.channels)))
 
 
 def statement_json(st: Statement) -> dict[str, Any]:
@@ -35,6 +45,7 @@ def statement_json(st: Statement) -> dict[str, Any]:
             "hash": rev.hash,
             "author": rev.author.username,
             "created_at": iso(rev.created_at),
+            "checks": revision_checks(st),
         },
         "pending_stage": st.pending_stage,
         "reviews": [
@@ -59,6 +70,10 @@ def statement_json(st: Statement) -> dict[str, Any]:
                 "at": iso(c.at),
             }
             for c in st.confirmations
+        ],
+        "comments": [
+            {"author": c.author.username, "revision_hash": c.revision_hash, "comment": c.comment, "at": iso(c.at)}
+            for c in st.comments
         ],
         "deliveries": [],
         "ledger_seq": None,

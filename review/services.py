@@ -17,13 +17,14 @@ from app.models import Role, Unit, User
 from app.timeutil import utcnow
 from app.tx import begin_write
 from cases import links, queries
-from review import labels, lifecycle, notices, rules
-from review.errors import StageNotReady, StaleRevision
+from review import checks, labels, lifecycle, notices, rules
+from review.errors import ChecksFailed, StageNotReady, StaleRevision
 from review.models import (
     CORRECTABLE,
     EDITABLE,
     SUBMITTABLE,
     Channel,
+    Comment,
     Confirmation,
     Decision,
     Priority,
@@ -85,15 +86,26 @@ def get_statement(actor: User, statement_id: int, *, for_update: bool = False) -
 
 def _new_revision(st: Statement, actor: User, title: str, digest: str, body: str) -> Revision:
     number = (st.current_revision.number + 1) if st.current_revision else 1
+    findings = checks.run(checks.Draft(title, digest, body, tuple(st.channels)))
     rev = Revision(
         statement=st, number=number, title=title, digest=digest, body=body,
-        hash=revision_hash(title, digest, body), author_id=actor.id,
+        hash=revision_hash(title, digest, body), author_id=actor.id, checks=findings,
     )
     db.session.add(rev)
     db.session.flush()
     st.current_revision = rev
     st.updated_at = utcnow()
     return rev
+
+
+def _require_checks_pass(st: Statement) -> None:
+    """409 checks_failed while the current text has a `block` finding (CONTRACT §10)."""
+    rev = st.current_revision
+    assert rev is not None
+    findings = rev.checks if rev.checks is not None else checks.of_revision(rev, st.channels)
+    blocking = checks.blocking(findings)
+    if blocking:
+        raise ChecksFailed(_("发布前检查未通过：请先处理标为“阻止”的问题"), blocking)
 
 
 def create(actor: User, data: Mapping[str, Any]) -> Statement:
@@ -203,6 +215,7 @@ def submit(actor: User, statement_id: int) -> Statement:
     rules.require_own_unit(actor, st)
     if st.status not in SUBMITTABLE:
         raise WrongState(_("只有草稿或退回修改的回应可以提交审核"))
+    _require_checks_pass(st)
     before = _snapshot(st)
     st.review_round += 1
     st.submitted_at = st.updated_at = utcnow()
@@ -237,6 +250,8 @@ def decide(actor: User, statement_id: int, data: Mapping[str, Any]) -> Decision:
             _("当前待办环节是%(p)s，不能进行%(s)s", p=labels.STAGE[pending] if pending else "-",
               s=labels.STAGE[values.stage])
         )
+    if values.stage == Stage.LEADER and values.decision == Verdict.APPROVE:
+        _require_checks_pass(st)
     before = _snapshot(st)
     decision = Decision(
         statement_id=st.id, revision_id=rev.id, revision_hash=rev.hash, round=st.review_round,
@@ -296,3 +311,36 @@ def confirm(actor: User, statement_id: int, data: Mapping[str, Any]) -> Confirma
     notices.announce(st)
     db.session.commit()
     return confirmation
+
+
+def comment(actor: User, statement_id: int, data: Mapping[str, Any]) -> Comment:
+    """A reviewer's remark on a revision of the statement, not a decision: it changes no state.
+
+    What an expert or leader wrote is kept even when their decision could no longer count (the stage
+    moved on while they typed): the web form falls back to this, and the API offers it directly.
+    """
+    rules.require_role(actor, Role.EXPERT, Role.LEADER)
+    begin_write()
+    st = get_statement(actor, statement_id, for_update=True)
+    rules.require_own_unit(actor, st)
+    body = data if isinstance(data, Mapping) else {}
+    text = body.get("comment")
+    fields = {}
+    if not isinstance(text, str) or not text.strip():
+        fields["comment"] = _("必填")
+    elif len(text) > 2000:
+        fields["comment"] = _("不能超过 2000 个字符")
+    wanted = body.get("revision_hash")
+    rev = next((r for r in st.revisions if r.hash == wanted), None) if isinstance(wanted, str) else None
+    if rev is None:
+        fields["revision_hash"] = _("不是本回应的修订稿")
+    if fields:
+        raise Invalid(_("输入有误"), fields=fields)
+    assert isinstance(text, str) and rev is not None
+    note = Comment(statement_id=st.id, revision_id=rev.id, revision_hash=rev.hash, round=st.review_round,
+                   author_id=actor.id, comment=text.strip())
+    db.session.add(note)
+    db.session.flush()
+    audit.record(actor, "review.comment", st, after={"revision": rev.number, "hash": rev.hash, "comment": note.id})
+    db.session.commit()
+    return note

@@ -15,9 +15,10 @@ from app.api import require_mapping
 from app.errors import Invalid
 from app.extensions import db
 from app.models import Unit
+from app.security import MAX_ID
 from app.timeutil import utcnow
 from review.models import Channel, ConfirmMethod, Image, Priority, Stage, Verdict
-from review.render import MEDIA_SRC, image_sources
+from review.render import MEDIA_SRC, image_sources, structure_problem
 
 HASH_RE = re.compile(r"^[0-9a-f]{64}$")
 TITLE_MAX, WECHAT_TITLE_MAX, DIGEST_MAX, BODY_MAX = 64, 32, 120, 50_000
@@ -79,6 +80,8 @@ def parse_datetime(value: Any) -> datetime:
         raise ValueError(_("时间格式无效，应为 ISO 8601，例如 2026-03-01T09:00:00+08:00")) from exc
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValueError(_("时间必须带时区偏移，例如 +08:00"))
+    if not 2000 <= parsed.year <= 2100:  # year 9999 in Asia/Shanghai is past datetime's range: pages would fail
+        raise ValueError(_("时间超出范围（2000–2100 年）"))
     return parsed
 
 
@@ -112,7 +115,7 @@ def statement_input(data: Any, *, creating: bool) -> StatementInput:
     out.digest = _text(data, "digest", errors, lo=0, hi=DIGEST_MAX)
     out.body = _text(data, "body", errors, lo=1, hi=BODY_MAX)
     if out.body is not None and "body" not in errors.fields:
-        problem = check_body_images(out.body)
+        problem = structure_problem(out.body) or check_body_images(out.body)
         if problem:
             errors.add("body", problem)
 
@@ -165,7 +168,7 @@ def statement_input(data: Any, *, creating: bool) -> StatementInput:
     if "case_ids" in data:
         ids = data["case_ids"]
         if not isinstance(ids, list) or not all(
-            isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in ids
+            isinstance(i, int) and not isinstance(i, bool) and 0 < i <= MAX_ID for i in ids
         ):
             errors.add("case_ids", _("应为正整数列表"))
         else:

@@ -27,6 +27,7 @@ from cases.models import Case
 from cases.queries import visible_case_ids
 from review import diff as textdiff
 from review import rules, services, worklists
+from review.errors import StageNotReady
 from review.labels import CHANNEL, METHOD, PENDING, PRIORITY, STAGE, STATUS, VERDICT
 from review.models import (
     EDITABLE,
@@ -41,6 +42,7 @@ from review.models import (
     Verdict,
 )
 from review.render import to_safe_html
+from review.serialize import revision_checks
 
 bp = Blueprint("review", __name__, template_folder="templates")
 
@@ -268,7 +270,8 @@ def _statement_page(statement_id: int, *, form: str | None = None, error: Huiyin
     return render_template(
         "review/statement.html", st=st, rev=rev, body_html=to_safe_html(rev.body), numbers=numbers,
         actions=actions(user, st), form=form, error=error, fields=(error.fields or {}) if error else {},
-        typed=typed or {}, methods=list(ConfirmMethod),
+        typed=typed or {}, methods=list(ConfirmMethod), findings=revision_checks(st),
+        texts={"title": rev.title, "digest": rev.digest, "body": rev.body},
     ), status
 
 
@@ -307,7 +310,16 @@ def decide(statement_id: int) -> Response | tuple[str, int]:
     data = {name: request.form.get(name, "") for name in ("revision_hash", "stage", "decision", "comment")}
 
     def act() -> str:
-        decision = services.decide(_user(), statement_id, data)
+        try:
+            decision = services.decide(_user(), statement_id, data)
+        except (StageNotReady, WrongState) as refused:
+            # the stage moved on while they typed (another expert was quicker): keep what they wrote
+            db.session.rollback()
+            if not data["comment"].strip():
+                raise
+            services.comment(_user(), statement_id, data)
+            return _("%(why)s。您填写的意见已作为评论保存在此修订稿下，不计入审核结论。",
+                     why=refused.message.rstrip("。"))
         return str(DONE[Verdict(decision.decision)])
 
     return _act(statement_id, "review", act)

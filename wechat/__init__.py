@@ -15,6 +15,13 @@ def init_app(app: Flask) -> None:
     from wechat.render import render_article
 
     channels.register(WechatChannel())
+    from review import checks
+    from wechat.checks import wechat_limits
+
+    checks.register(wechat_limits)
+    from wechat import readback
+
+    readback.register()
     # Before upload, images keep their /media/ URLs, which the reviewer's browser can show.
     preview.register(WechatChannel.name, lambda rev: render_article(rev.body).html)
     csrf.exempt(callback_bp)  # WeChat signs its pushes; it knows nothing of our forms

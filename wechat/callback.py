@@ -10,6 +10,7 @@ it). A lost event costs nothing but the wait for the next poll.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 from xml.parsers.expat import ExpatError
@@ -20,6 +21,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.utils import check_signature
 
+from app.config import SANDBOX_WECHAT_TOKEN
 from app.extensions import get_redis
 from publishing import outbox
 from wechat import client
@@ -28,6 +30,8 @@ log = logging.getLogger(__name__)
 
 #: WeChat retries a push three times within about 15 seconds; a day covers any replay worth catching.
 SEEN_TTL = 86400
+#: A push signed longer ago than this (or this far ahead) is a replay, whatever its signature.
+MAX_CLOCK_SKEW = 300
 
 bp = Blueprint("wechat_callback", __name__)
 
@@ -66,10 +70,23 @@ def parse_publish_event(message: dict[str, Any]) -> PublishJobFinish | None:
     return PublishJobFinish(str(publish_id), int(status), info.get("article_id") or None)
 
 
+def _token() -> str:
+    """The token pushes are signed with. A real account (WECHAT_APP_ID) without a token of its own is
+    refused, never checked against an empty or the sandbox's well-known token (failing open)."""
+    token = current_app.config.get("WECHAT_TOKEN") or ""
+    if current_app.config.get("WECHAT_APP_ID") and (not token or token == SANDBOX_WECHAT_TOKEN):
+        log.error("WECHAT_APP_ID is set but WECHAT_TOKEN is not: refusing WeChat callbacks")
+        raise Refused(503, "callback token not configured (WECHAT_TOKEN)")
+    return token
+
+
 def _verify_plain() -> None:
+    token = _token()
+    timestamp = request.args.get("timestamp", "")
+    if not timestamp.isascii() or not timestamp.isdigit() or abs(time.time() - int(timestamp)) > MAX_CLOCK_SKEW:
+        raise Refused(403, "stale or missing timestamp")
     try:
-        check_signature(current_app.config.get("WECHAT_TOKEN") or "", request.args.get("signature", ""),
-                        request.args.get("timestamp", ""), request.args.get("nonce", ""))
+        check_signature(token, request.args.get("signature", ""), timestamp, request.args.get("nonce", ""))
     except InvalidSignatureException:
         raise Refused(403, "invalid signature") from None
 
@@ -82,7 +99,7 @@ def _message() -> dict[str, Any]:
         aes_key = current_app.config.get("WECHAT_ENCODING_AES_KEY")
         if not aes_key:
             raise Refused(400, "safe mode is not configured (WECHAT_ENCODING_AES_KEY)")
-        crypto = WeChatCrypto(current_app.config.get("WECHAT_TOKEN") or "", aes_key, client.account()[0])
+        crypto = WeChatCrypto(_token(), aes_key, client.account()[0])
         try:
             raw = crypto.decrypt_message(raw, request.args.get("msg_signature", ""),
                                          request.args.get("timestamp", ""), request.args.get("nonce", ""))

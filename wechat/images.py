@@ -16,7 +16,7 @@ from PIL import ImageOps
 
 from app.extensions import db
 from publishing.channels import PermanentError
-from review.media import read_image
+from review.media import TooManyPixels, open_bounded, read_image
 from review.models import Image
 from wechat.client import WechatClient
 
@@ -55,10 +55,10 @@ def for_wechat(data: bytes) -> tuple[bytes, str]:
     if kind is not None and len(data) <= MAX_BYTES:
         return data, kind
     try:
-        with PILImage.open(io.BytesIO(data)) as opened:
+        with open_bounded(data) as opened:
             opened.seek(0)
             img = ImageOps.exif_transpose(opened.copy())
-    except (OSError, ValueError, SyntaxError, PILImage.DecompressionBombError) as error:
+    except (OSError, ValueError, SyntaxError, PILImage.DecompressionBombError, TooManyPixels) as error:
         raise PermanentError(gettext("图片无法解码，不能上传到微信：%(error)s", error=error)) from error
     if _has_alpha(img):
         out = io.BytesIO()

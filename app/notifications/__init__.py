@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.notifications.inbox import notify
+from app.notifications.inbox import Notice, notify, notify_many
 from app.notifications.outgoing import sweep
 
-__all__ = ["init_app", "notify", "sweep"]
+__all__ = ["Notice", "init_app", "notify", "notify_many", "sweep"]
 
 
 def init_app(app: Flask) -> None:
@@ -22,3 +22,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.api)
     app.register_blueprint(views.bp)
     app.context_processor(views.unread_badge)
+    from app import periodic
+
+    periodic.register(app, "notifications", sweep)  # copies due again (a lost job, a retry time reached)

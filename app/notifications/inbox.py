@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
@@ -34,6 +35,18 @@ def channels_for(user: User) -> list[SendChannel]:
     return found
 
 
+@dataclass(frozen=True)
+class Notice:
+    """One notification to raise: its kind, its key (exactly once per key and recipient), its people."""
+
+    kind: str
+    key: str
+    recipients: tuple[User, ...]
+    subject: str
+    body: str = ""
+    url: str = ""
+
+
 def notify(kind: str, key: str, recipients: Iterable[User | None], *, subject: str, body: str = "",
            url: str = "") -> int:
     """Put a notification in each active recipient's inbox once per `key`; how many were new.
@@ -42,29 +55,42 @@ def notify(kind: str, key: str, recipients: Iterable[User | None], *, subject: s
     recipient) makes a second call, a retry or a racing worker a no-op. Outgoing copies are queued after
     the commit; if that fails, the sweeper sends them.
     """
-    people = list({u.id: u for u in recipients if u is not None and u.active}.values())
-    if not people:
-        return 0
+    return notify_many([Notice(kind, key, tuple(u for u in recipients if u is not None), subject, body, url)])
+
+
+def notify_many(notices: Iterable[Notice]) -> int:
+    """`notify` for many notices in two statements (a sweep that crosses a thousand thresholds)."""
     session = db.session
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     now = utcnow()
-    rows = [{"recipient_id": u.id, "kind": kind, "key": key, "subject": subject[:200], "body": body,
-             "url": url[:512], "created_at": now, "read_at": None} for u in people]
+    people: dict[int, User] = {}
+    rows: list[dict[str, Any]] = []
+    for notice in notices:
+        seen: set[int] = set()
+        for u in notice.recipients:
+            if u is None or not u.active or u.id in seen:
+                continue
+            seen.add(u.id)
+            people[u.id] = u
+            rows.append({"recipient_id": u.id, "kind": notice.kind, "key": notice.key,
+                         "subject": notice.subject[:200], "body": notice.body, "url": notice.url[:512],
+                         "created_at": now, "read_at": None})
+    if not rows:
+        return 0
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     created = session.execute(
-        insert(Notification).values(rows)
-        .on_conflict_do_nothing(index_elements=["key", "recipient_id"])
-        .returning(Notification.id, Notification.recipient_id)
+        insert(Notification).on_conflict_do_nothing(index_elements=["key", "recipient_id"])
+        .returning(Notification.id, Notification.recipient_id),
+        rows,
     ).all()
-    by_id = {u.id: u for u in people}
     sends: list[dict[str, Any]] = [
         {"notification_id": notification_id, "channel": channel.value, "state": SendState.PENDING.value,
          "key": str(uuid.uuid4()), "attempts": 0, "next_attempt_at": now, "last_error": "", "sent_at": None}
         for notification_id, recipient_id in created
-        for channel in channels_for(by_id[recipient_id])
+        for channel in channels_for(people[recipient_id])
     ]
     if sends:
-        session.execute(insert(NotificationSend).values(sends)
-                        .on_conflict_do_nothing(index_elements=["notification_id", "channel"]))
+        session.execute(insert(NotificationSend).on_conflict_do_nothing(
+            index_elements=["notification_id", "channel"]), sends)
         after_commit(session, _send_soon)
     return len(created)
 

@@ -28,7 +28,7 @@ def test_statement_page_shows_deliveries_and_leader_retracts_through_the_form(ap
     st = office.approved(channels=["portal"])
     leader = login(app, office.leader.user.username)
     page = leader.get(f"/statements/{st['id']}").get_data(as_text=True)
-    assert 'data-channel="portal" data-state="pending"' in page and "location.reload" in page
+    assert 'data-channel="portal" data-state="pending"' in page and "data-live-url" in page
     drain(app)
     page = leader.get(f"/statements/{st['id']}").get_data(as_text=True)
     assert 'data-state="published"' in page and f"/releases/{st['id']}" in page

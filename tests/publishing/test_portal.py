@@ -20,7 +20,7 @@ def test_approval_publishes_to_portal_and_ledger(app: Any, office: Office) -> No
     st = office.approved(channels=["portal"], body="# 情况说明\n\n经核实，网传**不实**。")
     assert st["status"] == "approved"
     assert st["deliveries"] == [{"channel": "portal", "state": "pending", "external_id": None, "url": None,
-                                 "attempts": 0, "last_error": None, "published_at": None}]
+                                 "attempts": 0, "last_error": None, "published_at": None, "readback": None}]
     drain(app)
     st = office.drafter.get(f"/statements/{st['id']}").get_json()
     assert st["status"] == "published"
@@ -117,3 +117,25 @@ def test_healthz(client: Any) -> None:
     assert resp.status_code == 200
     body = resp.get_json()
     assert body["db"] == "ok" and body["redis"] == "ok" and isinstance(body["workers"], int)
+
+
+def test_feed_links_and_images_are_absolute(app: Any, office: Office) -> None:
+    """A feed reader elsewhere cannot resolve `/media/…`: every site path in the content is absolute."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (20, 10), (30, 120, 30)).save(buf, "PNG")
+    resp = office.drafter.post("/images", data={"file": (io.BytesIO(buf.getvalue()), "photo.png")},
+                               content_type="multipart/form-data")
+    image = resp.get_json()["url"]
+    st = office.approved(channels=["portal"], body=f"经核实，网传不实。\n\n![现场照片]({image})\n\n[公开记录](/record)")
+    drain(app)
+    feed = office.drafter.client.get("/releases/feed.xml")
+    root = ElementTree.fromstring(feed.data)
+    content = root.find("{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}content").text
+    assert f'src="http://huiying.test{image}"' in content, content
+    assert 'href="http://huiying.test/record"' in content
+    assert 'src="/' not in content and 'href="/' not in content
+    assert st["title"] in feed.get_data(as_text=True)

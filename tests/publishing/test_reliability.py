@@ -369,7 +369,8 @@ def test_webhook_garbage_answers_use_the_default_url(
         assert portal["attempts"] == 1 and portal["last_error"] is None, name
     workers.settle()
     assert len(webhook.requests()) == len(answers)
-    assert [e["kind"] for e in ledger(office)] == ["published"] * len(answers)
+    # (the read-back of cms.example.org's page, if the network reaches it, may add a `readback_mismatch`)
+    assert [e["kind"] for e in ledger(office) if e["kind"] != "readback_mismatch"] == ["published"] * len(answers)
 
 
 def test_webhook_hanging_past_the_timeout_is_retried_not_lost(

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from PIL import Image
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.extensions import db
@@ -137,7 +138,8 @@ def test_drafter_drafts_in_the_editor_on_a_phone(app: Flask, server: str, phone:
     phone.fill("#go_live_at", "2031-05-01T09:30")
     phone.fill("#agencies", "省农业农村厅")
     phone.set_input_files("#image-file", files=[{"name": "现场.png", "mimeType": "image/png", "buffer": _png()}])
-    phone.wait_for_function("document.getElementById('body').value.includes('![](/media/')")
+    # not wait_for_function: its string predicate is eval'd in the page, which the CSP (no unsafe-eval) forbids
+    expect(phone.locator("#body")).to_have_value(re.compile(r"!\[\]\(/media/"))
 
     phone.get_by_role("button", name="预览").click()
     preview = phone.locator("#preview")

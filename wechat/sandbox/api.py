@@ -584,9 +584,21 @@ def calls() -> Response:
     return jsonify(store.calls())
 
 
+def alter() -> tuple[Response, int] | Response:
+    """POST `{article_id, find, replace}`: alter a published article's text (the read-back's mismatch path)."""
+    _require_switches()
+    raw = request.get_json(silent=True)
+    if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) for k in ("article_id", "find", "replace")):
+        return jsonify({"error": "article_id, find and replace (strings) are expected"}), 400
+    if not raw["find"] or not _store().alter_article(raw["article_id"], raw["find"], raw["replace"]):
+        return jsonify({"error": "no published article with that text"}), 404
+    return jsonify({"ok": True})
+
+
 def register(bp: Blueprint) -> None:
     """Add the API's routes to the sandbox blueprint."""
     bp.add_url_rule("/cgi-bin/<path:name>", "cgi_bin", cgi_bin, methods=["GET", "POST"])
     bp.add_url_rule("/media/<name>", "media", media)
     bp.add_url_rule("/_faults", "faults", faults, methods=["GET", "POST", "DELETE"])
     bp.add_url_rule("/_calls", "calls", calls, methods=["GET", "DELETE"])
+    bp.add_url_rule("/_alter", "alter", alter, methods=["POST"])

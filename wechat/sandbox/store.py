@@ -272,6 +272,17 @@ class Store:
             self.r.zrem(self.key("articles"), article_id)
         return True
 
+    def alter_article(self, article_id: str, find: str, replace: str) -> bool:
+        """Change the text of a published article, as a platform (or an intruder) might: the read-back
+        must notice. False when there is no such article or the text does not occur in it."""
+        article = self.article(article_id)
+        if article is None or not any(find in item["content"] for item in article["news_item"]):
+            return False
+        for item in article["news_item"]:
+            item["content"] = item["content"].replace(find, replace)
+        self._set_json(article, "article", article_id)
+        return True
+
     # --- faults ----------------------------------------------------------------------
 
     def add_fault(self, spec: dict[str, Any], times: int) -> str:

@@ -1,0 +1,81 @@
+"""`/account`: every person's own password, sessions and API tokens (CONTRACT §11)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from app import accounts
+from app.errors import HuiyingError, Invalid
+from app.extensions import db
+from app.models import ApiToken, User
+from app.security import MAX_ID
+from app.timeutil import utcnow
+
+bp = Blueprint("account", __name__)
+
+#: What a person who must change their password may still reach.
+_WHILE_RESET = frozenset({"account.page", "auth.logout_view", "static"})
+
+
+def _me() -> User:
+    return current_user._get_current_object()  # type: ignore[no-any-return]
+
+
+def _page(error: HuiyingError | None = None) -> tuple[str, int]:
+    me = _me()
+    tokens = db.session.scalars(select(ApiToken).where(ApiToken.user_id == me.id)
+                                .order_by(ApiToken.revoked, ApiToken.created_at.desc()))
+    status = error.status if error else 200
+    return render_template("account.html", me=me, tokens=list(tokens), error=error,
+                           fields=(error.fields or {}) if error else {}, now=utcnow()), status
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def page() -> Response | tuple[str, int]:
+    """我的账户: change the password (current one required), sign out everywhere, revoke own tokens."""
+    if request.method == "GET":
+        return _page()
+    action = request.form.get("action", "")
+    try:
+        if action == "password":
+            new, again = request.form.get("new_password", ""), request.form.get("new_password_again", "")
+            if new != again:
+                raise Invalid(_("两次输入的新密码不一致"), fields={"new_password_again": _("与新密码不一致")})
+            user = accounts.change_password(_me().id, request.form.get("current_password", ""), new)
+            login_user(user)  # this browser stays signed in under the new epoch; every other session ended
+            flash(_("密码已修改，其他设备上的登录已结束"), "success")
+        elif action == "sign_out_everywhere":
+            accounts.sign_out_everywhere(_me().id)
+            flash(_("已在所有设备上退出登录"), "success")
+            return redirect(url_for("auth.login_view"))
+        elif action == "revoke":
+            token_id = request.form.get("token", "")
+            if not token_id.isdigit() or int(token_id) > MAX_ID:
+                raise Invalid(_("令牌不存在"))
+            accounts.revoke_token(_me(), int(token_id))
+            flash(_("令牌已撤销"), "success")
+        else:
+            raise Invalid(_("未知操作"))
+    except HuiyingError as error:
+        db.session.rollback()
+        return _page(error)
+    return redirect(url_for(".page"))
+
+
+def _must_change_password() -> Response | None:
+    """A person whose password an admin reset sees only the account page until they choose a new one."""
+    if (current_user.is_authenticated and current_user.must_change_password
+            and request.endpoint not in _WHILE_RESET and not request.path.startswith("/api/")):
+        flash(_("管理员要求您先修改密码"), "warning")
+        return redirect(url_for("account.page"))
+    return None
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.before_request(_must_change_password)

@@ -1,0 +1,74 @@
+"""People and the audit trail over the API (CONTRACT §11): parse, call one service, shape."""
+
+from __future__ import annotations
+
+from flask import Response, jsonify, request
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from app import accounts, audit
+from app.api import actor, api_blueprint, json_body, page_args
+from app.errors import Forbidden
+from app.extensions import db
+from app.models import Role, User
+
+bp = api_blueprint("users_api", __name__)
+
+
+def _admin() -> User:
+    user = actor()
+    if not user.has_role(Role.ADMIN):
+        raise Forbidden(_("只有系统管理员可以管理用户"))
+    return user
+
+
+@bp.get("/users")
+def list_users() -> Response:
+    """Every user, by username (admin)."""
+    _admin()
+    page, per_page = page_args()
+    total = db.session.scalar(select(func.count(User.id)))
+    users = db.session.scalars(select(User).options(selectinload(User.unit), selectinload(User.role_rows))
+                               .order_by(User.username).limit(per_page).offset((page - 1) * per_page))
+    return jsonify({"items": [accounts.user_json(u) for u in users], "total": total})
+
+
+@bp.post("/users")
+def create_user() -> tuple[Response, int]:
+    """A new user (admin); `password` in the answer only when the server chose it — shown this once."""
+    user, password = accounts.admin_create_user(_admin(), json_body())
+    body = accounts.user_json(user)
+    if password is not None:
+        body["password"] = password
+    return jsonify(body), 201
+
+
+@bp.put("/users/<username>")
+def update_user(username: str) -> Response:
+    """Change any of name, unit, roles, email, phone, active (admin); never a deletion."""
+    return jsonify(accounts.user_json(accounts.update_user(_admin(), username, json_body())))
+
+
+def _auditor() -> None:
+    if not actor().has_role(Role.OFFICE, Role.ADMIN):
+        raise Forbidden(_("只有院办公室和系统管理员可以查看审计记录"))
+
+
+@bp.get("/audit")
+def audit_events() -> Response:
+    """The audit trail, newest first, filtered (office, admin)."""
+    _auditor()
+    filters = audit.parse_filters(request.args)
+    page, per_page = page_args()
+    rows, total = audit.search(filters, offset=(page - 1) * per_page, limit=per_page)
+    return jsonify({"items": [audit.event_json(e) for e in rows], "total": total})
+
+
+@bp.get("/audit.csv")
+def audit_csv() -> Response:
+    """The same events as CSV (office, admin): the export."""
+    _auditor()
+    body = audit.to_csv(audit.parse_filters(request.args))
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": "attachment; filename=huiying-audit.csv"})

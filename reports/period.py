@@ -1,0 +1,108 @@
+"""The period a report covers: dates in Asia/Shanghai, both inclusive, and who may ask for which unit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from flask_babel import gettext as _
+
+from app.errors import Invalid, WrongRole, WrongUnit
+from app.models import Role, Unit, User
+from app.timeutil import SHANGHAI, utcnow
+
+#: The longest period one request may ask for: two years (a year's summary is the bench's measure).
+MAX_DAYS = 366 * 2
+
+
+@dataclass(frozen=True)
+class Period:
+    """[first, last] local dates; `lo`/`hi` the UTC instants bounding them, `hi` excluded."""
+
+    first: date
+    last: date
+
+    @property
+    def lo(self) -> datetime:
+        return datetime.combine(self.first, time(0), tzinfo=SHANGHAI)
+
+    @property
+    def hi(self) -> datetime:
+        return datetime.combine(self.last + timedelta(days=1), time(0), tzinfo=SHANGHAI)
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+
+def today() -> date:
+    """Today's date in Asia/Shanghai."""
+    return utcnow().astimezone(SHANGHAI).date()
+
+
+def preset(name: str, day: date | None = None) -> Period | None:
+    """This week (Monday first), month, quarter or year around `day`; None for an unknown name."""
+    day = day or today()
+    if name == "week":
+        first = day - timedelta(days=day.weekday())
+        return Period(first, first + timedelta(days=6))
+    if name == "month":
+        return month_of(day)
+    if name == "quarter":
+        start_month = (day.month - 1) // 3 * 3 + 1
+        first = date(day.year, start_month, 1)
+        end = date(day.year + (start_month + 3 > 12), (start_month + 2) % 12 + 1, 1)
+        return Period(first, end - timedelta(days=1))
+    if name == "year":
+        return Period(date(day.year, 1, 1), date(day.year, 12, 31))
+    return None
+
+
+def month_of(day: date) -> Period:
+    """The calendar month holding `day`."""
+    first = day.replace(day=1)
+    following = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+    return Period(first, following - timedelta(days=1))
+
+
+def parse_period(args: Mapping[str, str]) -> Period:
+    """`from`/`to` as YYYY-MM-DD (default: the current month); 400 invalid naming the bad field."""
+    fields: dict[str, str] = {}
+    default = month_of(today())
+    values: dict[str, date] = {}
+    for key, fallback in (("from", default.first), ("to", default.last)):
+        raw = (args.get(key) or "").strip()
+        if not raw:
+            values[key] = fallback
+            continue
+        try:
+            values[key] = date.fromisoformat(raw)
+            if len(raw) != 10:
+                raise ValueError
+        except ValueError:
+            fields[key] = _("日期格式应为 YYYY-MM-DD")
+    if not fields:
+        if values["from"] > values["to"]:
+            fields["to"] = _("结束日期不能早于开始日期")
+        elif (values["to"] - values["from"]).days >= MAX_DAYS:
+            fields["to"] = _("统计区间最长两年")
+    if fields:
+        raise Invalid(_("统计区间有误"), fields=fields)
+    return Period(values["from"], values["to"])
+
+
+def scope(user: User, code: str | None) -> Unit | None:
+    """The unit a report is about (None = every unit): office chooses; a leader gets only their own (403)."""
+    if user.has_role(Role.OFFICE):
+        if not code:
+            return None
+        unit = Unit.by_code(code)
+        if unit is None:
+            raise Invalid(_("单位不存在"), fields={"unit": _("未知单位：%(code)s", code=code[:32])})
+        return unit
+    if user.has_role(Role.LEADER):
+        if code and code != user.unit.code:
+            raise WrongUnit(_("领导只能查看本单位的统计"))
+        return user.unit
+    raise WrongRole(_("统计报表仅供院办公室和单位领导查看"))

@@ -1,0 +1,80 @@
+"""Documents made on schedule: each morning the day before's 舆情日志, each Monday the last week's 通报.
+
+The worker's sweep asks what is due from the clock alone, so a Redis flush or a restart loses nothing:
+a file missing at 07:00 or later is made at the next sweep. UNIQUE(kind, period_first) keeps one file
+per period however many workers race, and only the worker whose row went in tells the office.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from app import notifications
+from app.extensions import db
+from app.timeutil import SHANGHAI, utcnow
+from app.tx import begin_write
+from reports import documents
+from reports.freshness import office_people
+from reports.models import FileKind, ReportFile
+from reports.period import Period
+
+#: Offices open at eight; the documents are waiting by seven.
+MORNING = time(7, 0)
+
+
+def due(now: datetime) -> list[tuple[FileKind, Period]]:
+    """The latest daily log and weekly bulletin whose moment (07:00, Monday 07:00) has come."""
+    local = now.astimezone(SHANGHAI)
+    day = local.date() if local.time() >= MORNING else local.date() - timedelta(days=1)
+    yesterday = day - timedelta(days=1)
+    monday = local.date() - timedelta(days=local.weekday())
+    if local < datetime.combine(monday, MORNING, tzinfo=SHANGHAI):
+        monday -= timedelta(days=7)
+    return [(FileKind.DAILY_LOG, Period(yesterday, yesterday)),
+            (FileKind.WEEKLY_BULLETIN, Period(monday - timedelta(days=7), monday - timedelta(days=1)))]
+
+
+def _make(kind: FileKind, period: Period, now: datetime) -> bytes:
+    with force_locale("zh_Hans_CN"):
+        if kind == FileKind.DAILY_LOG:
+            return documents.log_docx(period.first, None)
+        return documents.bulletin_docx(period, None, now)
+
+
+def _title(kind: FileKind, period: Period) -> str:
+    if kind == FileKind.DAILY_LOG:
+        return _("舆情日志（%(day)s）已生成", day=period.first.isoformat())
+    return _("舆情工作通报（%(first)s至%(last)s）已生成", first=period.first.isoformat(), last=period.last.isoformat())
+
+
+def sweep(now: datetime | None = None) -> int:
+    """Make what is due and not yet made; returns files made."""
+    now = now or utcnow()
+    made = 0
+    for kind, period in due(now):
+        exists = db.session.scalar(select(ReportFile.id).where(ReportFile.kind == kind.value,
+                                                               ReportFile.period_first == period.first))
+        db.session.rollback()  # end the read before the (possibly slow) document is made
+        if exists is not None:
+            continue
+        content = _make(kind, period, now)  # outside the write transaction: no lock held while it is built
+        begin_write()
+        insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        new_id = db.session.scalar(
+            insert(ReportFile).values(kind=kind.value, period_first=period.first, period_last=period.last,
+                                      content=content, created_at=now)
+            .on_conflict_do_nothing(index_elements=["kind", "period_first"]).returning(ReportFile.id))
+        if new_id is not None:
+            made += 1
+            with force_locale("zh_Hans_CN"):
+                subject, body = _title(kind, period), _("可在“督查与考核”页面下载。")
+            notifications.notify("report_ready", f"report_file:{kind.value}:{period.first}", office_people(),
+                                 subject=subject, body=body, url=f"/reports/files/{new_id}")
+        db.session.commit()
+    return made

@@ -1,0 +1,446 @@
+"""Pre-publication checks (CONTRACT §10): what a text must not say, or should be read twice, before it goes out.
+
+Every revision is checked when it is saved and the findings are stored with it, so every signer sees the
+same list beside the same text. A `block` finding stops submission and the leader's approval; a `warn`
+only asks for attention. Channels and publishing add their own checks (`register`): review does not know
+WeChat's limits or which portal pages exist.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import re
+import threading
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import ahocorasick
+from flask import current_app
+from flask_babel import gettext as _
+from opencc import OpenCC
+from pypinyin import lazy_pinyin
+from rapidfuzz.distance import Levenshtein
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Unit
+
+
+class Severity(enum.StrEnum):
+    BLOCK = "block"
+    WARN = "warn"
+
+
+class Code(enum.StrEnum):
+    SENSITIVE_TERM = "sensitive_term"
+    LEADER_NAME = "leader_name"
+    UNIT_NAME = "unit_name"
+    TRADITIONAL_CHARS = "traditional_chars"
+    PERSONAL_ID = "personal_id"
+    PHONE_NUMBER = "phone_number"
+    BANK_CARD = "bank_card"
+    WECHAT_LIMIT = "wechat_limit"
+    DEAD_INTERNAL_LINK = "dead_internal_link"
+    EXTERNAL_LINK = "external_link"
+
+
+#: CONTRACT §10 defaults: what could hurt once published blocks; what needs a human eye warns.
+SEVERITY: dict[Code, Severity] = {
+    Code.SENSITIVE_TERM: Severity.BLOCK,
+    Code.PERSONAL_ID: Severity.BLOCK,
+    Code.BANK_CARD: Severity.BLOCK,
+    Code.WECHAT_LIMIT: Severity.BLOCK,
+    Code.DEAD_INTERNAL_LINK: Severity.BLOCK,
+    Code.LEADER_NAME: Severity.WARN,
+    Code.UNIT_NAME: Severity.WARN,
+    Code.TRADITIONAL_CHARS: Severity.WARN,
+    Code.PHONE_NUMBER: Severity.WARN,
+    Code.EXTERNAL_LINK: Severity.WARN,
+}
+
+#: Enough to act on; a pasted phone book should not produce a page of findings.
+MAX_PER_CODE = 20
+FIELDS = ("title", "digest", "body")
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The text under check and where it is going."""
+
+    title: str
+    digest: str
+    body: str
+    channels: tuple[str, ...] = ("portal", "wechat")
+
+    def fields(self) -> Iterator[tuple[str, str]]:
+        yield "title", self.title
+        yield "digest", self.digest
+        yield "body", self.body
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing to look at: a code, a Chinese message, and the excerpt at [start, end) of `field`."""
+
+    code: Code
+    message: str
+    excerpt: str = ""
+    field: str = "body"
+    start: int | None = None
+    end: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"code": self.code.value, "severity": SEVERITY[self.code].value, "message": self.message,
+                "excerpt": self.excerpt, "field": self.field, "start": self.start, "end": self.end}
+
+
+Check = Callable[[Draft], Iterable[Finding]]
+_REGISTERED: list[Check] = []
+
+
+def register(check: Check) -> None:
+    """Called by a package at app start (publishing's links, WeChat's limits); idempotent."""
+    if check not in _REGISTERED:
+        _REGISTERED.append(check)
+
+
+# --- the lexicon: term lists and registered names, compiled once per version -------------------------
+
+
+@dataclass
+class Lexicon:
+    """What the name and term checks match against, compiled."""
+
+    sensitive: list[str] = field(default_factory=list)
+    allowed: list[str] = field(default_factory=list)
+    leaders: list[dict[str, str]] = field(default_factory=list)
+    units: list[str] = field(default_factory=list)
+    automaton: Any = None
+
+    def __post_init__(self) -> None:
+        auto = ahocorasick.Automaton()
+        for term in self.sensitive:
+            auto.add_word(_fold(term), (0, term))
+        for term in self.allowed:
+            key = _fold(term)
+            # an exception that is itself a sensitive term must still leave the sensitive entry in place
+            if not auto.exists(key):
+                auto.add_word(key, (1, term))
+        if len(auto):
+            auto.make_automaton()
+            self.automaton = auto
+        self.allowed_set = {_fold(t) for t in self.allowed}
+
+
+_cache: dict[str, Any] = {}
+_cache_lock = threading.Lock()
+
+
+def lexicon() -> Lexicon:
+    """The current lists and unit names, recompiled only when a list's version or the units changed."""
+    from review import terms
+
+    lists = terms.current()
+    units = tuple(db.session.scalars(select(Unit.name).order_by(Unit.id)))
+    key = repr((lists["versions"], units))
+    with _cache_lock:
+        if _cache.get("key") != key:
+            _cache["lexicon"] = Lexicon(sensitive=lists["sensitive"], allowed=lists["allowed"],
+                                        leaders=lists["leaders"], units=list(units))
+            _cache["key"] = key
+        return _cache["lexicon"]  # type: ignore[no-any-return]
+
+
+def _fold(text: str) -> str:
+    """Case-folded, same length: positions found in the folded text are positions in the original."""
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+
+
+# --- the checks ---------------------------------------------------------------------------------------
+
+
+def sensitive_terms(draft: Draft, lex: Lexicon) -> Iterator[Finding]:
+    """Every listed term, unless it sits inside an allowed phrase (Aho–Corasick: one pass for all terms)."""
+    if lex.automaton is None:
+        return
+    for name, text in draft.fields():
+        hits: list[tuple[int, int, str]] = []
+        allowed: list[tuple[int, int]] = []
+        for end, (kind, term) in lex.automaton.iter(_fold(text)):
+            start = end - len(term) + 1
+            if kind == 1 or _fold(term) in lex.allowed_set:
+                allowed.append((start, end + 1))
+            if kind == 0:
+                hits.append((start, end + 1, term))
+        for start, end, term in hits:
+            if any(a <= start and end <= b and (b - a) > (end - start) for a, b in allowed):
+                continue
+            yield Finding(Code.SENSITIVE_TERM, _("含有敏感词「%(t)s」", t=term), text[start:end], name, start, end)
+
+
+_CJK = re.compile(r"^[\u3400-\u9fff]+$")
+#: Titles that are often confused with one another; registered titles are added to them.
+COMMON_TITLES = ("院长", "副院长", "党委书记", "书记", "副书记", "所长", "副所长", "主任", "副主任", "处长",
+                 "副处长", "厅长", "副厅长", "局长", "副局长", "部长", "副部长", "主席", "副主席", "秘书长")
+
+
+def _pinyin(text: str) -> list[str]:
+    return lazy_pinyin(text)
+
+
+def _occurrences(text: str, part: str) -> Iterator[int]:
+    i = text.find(part)
+    while i >= 0:
+        yield i
+        i = text.find(part, i + 1)
+
+
+def leader_names(draft: Draft, lex: Lexicon) -> Iterator[Finding]:
+    """A registered leader's name one character off (a homophone, or next to their title), or their name
+    with a different title than the one registered."""
+    if not lex.leaders:
+        return
+    names = {leader["name"] for leader in lex.leaders}
+    titles_of: dict[str, set[str]] = {}
+    for leader in lex.leaders:
+        if leader["title"]:
+            titles_of.setdefault(leader["name"], set()).add(leader["title"])
+    all_titles = sorted(set(COMMON_TITLES) | {t for ts in titles_of.values() for t in ts}, key=len, reverse=True)
+
+    def adjacent_title(text: str, start: int, end: int) -> str | None:
+        after = next((t for t in all_titles if text.startswith(t, end)), None)
+        if after:
+            return after
+        return next((t for t in all_titles if text.endswith(t, 0, start)), None)
+
+    for name_field, text in draft.fields():
+        seen: set[tuple[int, int]] = set()
+        for name in names:
+            n = len(name)
+            if n < 2:
+                continue
+            starts = set(_occurrences(text, name[0])) | {i - 1 for i in _occurrences(text, name[1])}
+            for start in sorted(s for s in starts if 0 <= s <= len(text) - n):
+                window = text[start:start + n]
+                if window == name:
+                    wanted = titles_of.get(name)
+                    found = adjacent_title(text, start, start + n)
+                    if wanted and found and found not in wanted and (start, start + n) not in seen:
+                        seen.add((start, start + n))
+                        yield Finding(Code.LEADER_NAME, _("「%(n)s」的职务登记为「%(t)s」，文中为「%(f)s」",
+                                                          n=name, t="、".join(sorted(wanted)), f=found),
+                                      window, name_field, start, start + n)
+                    continue
+                if window in names or not _CJK.match(window) or Levenshtein.distance(window, name) != 1:
+                    continue
+                homophone = _pinyin(window) == _pinyin(name)
+                title = adjacent_title(text, start, start + n)
+                if (homophone or (title and title in titles_of.get(name, set()))) and (start, start + n) not in seen:
+                    seen.add((start, start + n))
+                    yield Finding(Code.LEADER_NAME, _("「%(w)s」疑为领导姓名「%(n)s」之误", w=window, n=name),
+                                  window, name_field, start, start + n)
+
+
+def unit_names(draft: Draft, lex: Lexicon) -> Iterator[Finding]:
+    """Text one edit away from a registered unit's name (and not another unit's name)."""
+    units = [u for u in lex.units if len(u) >= 4]
+    if not units:
+        return
+    registered = set(lex.units)
+    for name_field, text in draft.fields():
+        exact = [(i, i + len(u)) for u in units for i in _occurrences(text, u)]
+        seen: set[tuple[int, int]] = set()
+        for unit in units:
+            n, half = len(unit), len(unit) // 2
+            head, tail = unit[:half], unit[half:]
+            spans: set[tuple[int, int]] = set()
+            for i in _occurrences(text, head):
+                spans.update((i, i + m) for m in (n - 1, n, n + 1))
+            for j in _occurrences(text, tail):
+                end = j + len(tail)
+                spans.update((end - m, end) for m in (n - 1, n, n + 1))
+            candidates = []
+            for start, end in spans:
+                if start < 0 or end > len(text):
+                    continue
+                window = text[start:end]
+                if window == unit or window in registered or not _CJK.match(window):
+                    continue
+                if any(a < end and start < b for a, b in exact):
+                    continue
+                if Levenshtein.distance(window, unit, score_cutoff=1) <= 1:
+                    candidates.append((abs(end - start - n), start, end))
+            # one finding per place: a same-length typo over the shorter or longer windows around it
+            for _diff, start, end in sorted(candidates):
+                if any(a < end and start < b for a, b in seen):
+                    continue
+                seen.add((start, end))
+                window = text[start:end]
+                yield Finding(Code.UNIT_NAME, _("「%(w)s」疑为单位名称「%(u)s」之误", w=window, u=unit),
+                              window, name_field, start, end)
+
+
+_t2s = OpenCC("t2s")
+
+
+def traditional_chars(draft: Draft) -> Iterator[Finding]:
+    """Traditional characters in simplified text, by OpenCC's phrase-aware conversion."""
+    for name, text in draft.fields():
+        simplified = _t2s.convert(text)
+        if simplified == text:
+            continue
+        matcher = difflib.SequenceMatcher(None, text, simplified, autojunk=False)
+        for op, a1, a2, b1, b2 in matcher.get_opcodes():
+            if op == "equal":
+                continue
+            yield Finding(Code.TRADITIONAL_CHARS,
+                          _("「%(t)s」为繁体字，简体应为「%(s)s」", t=text[a1:a2], s=simplified[b1:b2]),
+                          text[a1:a2], name, a1, a2)
+
+
+_ID = re.compile(r"(?<![0-9A-Za-z])([1-8]\d{5})((?:18|19|20)\d{2})(\d{2})(\d{2})\d{3}[0-9Xx](?![0-9A-Za-z])")
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def _id_shaped(match: re.Match[str]) -> bool:
+    """A real region-and-birth-date structure, whatever the check digit."""
+    try:
+        date(int(match[2]), int(match[3]), int(match[4]))
+    except ValueError:
+        return False
+    return True
+
+
+def valid_id(number: str) -> bool:
+    """GB 11643: the 18th character is the ISO 7064 MOD 11-2 check of the first 17."""
+    if len(number) != 18 or not number[:17].isdigit():
+        return False
+    total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS, strict=True))
+    return "10X98765432"[total % 11] == number[17].upper()
+
+
+def luhn(digits: str) -> bool:
+    """The Luhn check every bank card number carries."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+_PHONE = re.compile(r"(?<![0-9])(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?![0-9])")
+_CARD = re.compile(r"(?<![0-9])(?:\d[ -]?){15,18}\d(?![0-9])")
+#: UnionPay (62), Visa (4), Mastercard (5): other long Luhn-valid numbers are not cards.
+_CARD_PREFIXES = ("62", "4", "5")
+
+
+def personal_data(draft: Draft) -> Iterator[Finding]:
+    """Resident ID numbers with a valid check digit, bank cards passing Luhn, mobile numbers."""
+    for name, text in draft.fields():
+        taken: list[tuple[int, int]] = []
+        id_like: list[tuple[int, int]] = []
+        for m in _ID.finditer(text):
+            if not _id_shaped(m):
+                continue
+            id_like.append(m.span())
+            if valid_id(m[0]):
+                taken.append(m.span())
+                yield Finding(Code.PERSONAL_ID, _("含有居民身份证号码，发布前请删除或隐去"), m[0], name, *m.span())
+        for m in _CARD.finditer(text):
+            digits = re.sub(r"[ -]", "", m[0])
+            if any(a <= m.start() and m.end() <= b for a, b in id_like):
+                continue
+            if 16 <= len(digits) <= 19 and digits.startswith(_CARD_PREFIXES) and luhn(digits):
+                taken.append(m.span())
+                yield Finding(Code.BANK_CARD, _("含有银行卡号，发布前请删除或隐去"), m[0], name, *m.span())
+        for m in _PHONE.finditer(text):
+            if any(a < m.end() and m.start() < b for a, b in taken):
+                continue
+            yield Finding(Code.PHONE_NUMBER, _("含有手机号码，请确认可以公开"), m[0], name, *m.span())
+
+
+_URL = re.compile(r"https?://[^\s<>()\[\]\"'，。；、）】]+|(?<=\]\()/[^\s)]*")
+_RELEASE_PATH = re.compile(r"^/releases/(\d+)/?(?:[?#].*)?$")
+
+
+@dataclass(frozen=True)
+class Link:
+    url: str
+    start: int
+    end: int
+    release_id: int | None  # a link to one of our own /releases/{id} pages
+
+
+def links(text: str) -> list[Link]:
+    """Links in a body: absolute URLs and Markdown link targets; ours are those under PUBLIC_BASE_URL."""
+    base = current_app.config.get("PUBLIC_BASE_URL", "").rstrip("/")
+    out = []
+    for m in _URL.finditer(text):
+        url = m[0].rstrip(".,;:!?")
+        path = url[len(base):] if base and url.startswith(base + "/") else url if url.startswith("/") else None
+        found = _RELEASE_PATH.match(path) if path is not None else None
+        out.append(Link(url, m.start(), m.start() + len(url), int(found[1]) if found else None))
+    return out
+
+
+def external_links(draft: Draft) -> Iterator[Finding]:
+    """Every link leaving the site, for the reviewer to open (the server never fetches them)."""
+    for link in links(draft.body):
+        if link.url.startswith("http"):
+            base = current_app.config.get("PUBLIC_BASE_URL", "").rstrip("/")
+            if base and link.url.startswith(base + "/"):
+                continue
+            yield Finding(Code.EXTERNAL_LINK, _("外部链接，请审核人逐一打开核对"), link.url, "body",
+                          link.start, link.end)
+
+
+def run(draft: Draft, lex: Lexicon | None = None) -> list[dict[str, Any]]:
+    """Every finding for this text, in text order within each field; the registered checks after."""
+    lex = lex if lex is not None else lexicon()
+    draft = Draft(unicodedata.normalize("NFC", draft.title), unicodedata.normalize("NFC", draft.digest),
+                  unicodedata.normalize("NFC", draft.body), tuple(draft.channels))
+    found: list[Finding] = [
+        *sensitive_terms(draft, lex), *leader_names(draft, lex), *unit_names(draft, lex),
+        *traditional_chars(draft), *personal_data(draft), *external_links(draft),
+    ]
+    for check in _REGISTERED:
+        found.extend(check(draft))
+    counts: dict[Code, int] = {}
+    kept = []
+    order = {name: i for i, name in enumerate(FIELDS)}
+    for f in sorted(found, key=lambda f: (order.get(f.field, 9), f.start if f.start is not None else -1)):
+        counts[f.code] = counts.get(f.code, 0) + 1
+        if counts[f.code] <= MAX_PER_CODE:
+            kept.append(f.as_json())
+    return kept
+
+
+def blocking(findings: Iterable[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The findings that stop submission and approval."""
+    return [f for f in findings or [] if f.get("severity") == Severity.BLOCK]
+
+
+def of_revision(rev: Any, channels: Iterable[str]) -> list[dict[str, Any]]:
+    """Check a revision and store the findings on it (a revision saved before checks existed is checked now)."""
+    rev.checks = run(Draft(rev.title, rev.digest, rev.body, tuple(channels)))
+    return rev.checks  # type: ignore[no-any-return]
+
+
+def recheck_open() -> int:
+    """After the term lists changed: check again the current text of every statement still being drafted
+    or reviewed. Returns how many were checked."""
+    from review.models import EDITABLE, Statement
+
+    rows = db.session.scalars(select(Statement).where(Statement.status.in_([s.value for s in EDITABLE])))
+    count = 0
+    for st in rows:
+        if st.current_revision is not None:
+            of_revision(st.current_revision, st.channels)
+            count += 1
+    return count

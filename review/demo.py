@@ -1,0 +1,26 @@
+"""Demo term lists: enough for the pre-publication checks to show what they catch (CONTRACT §10)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from review import terms
+
+#: Fictional leaders of the demo institution; a typo of one of these is flagged as the drafter types.
+LEADERS = [{"name": "张建国", "title": "院长"}, {"name": "王立新", "title": "党委书记"},
+           {"name": "刘志强", "title": "所长"}, {"name": "陈晓红", "title": "所长"}]
+#: Markings that must never reach the public, and one phrase that only looks like them.
+SENSITIVE = ["绝密", "机密", "秘密级", "内部资料", "不得外传"]
+ALLOWED = ["保守秘密级别"]
+
+
+def seed() -> Iterator[str]:
+    """Store the demo lists when no list exists yet."""
+    if db.session.scalar(select(func.count()).select_from(terms.Terms)):
+        return
+    terms.replace(None, {terms.Kind.SENSITIVE: SENSITIVE, terms.Kind.ALLOWED: ALLOWED,
+                         terms.Kind.LEADERS: LEADERS})
+    yield f"term lists: {len(SENSITIVE)} sensitive terms, {len(LEADERS)} leaders"

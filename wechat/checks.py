@@ -1,0 +1,23 @@
+"""WeChat's draft limits as a pre-publication check (CONTRACT §10 `wechat_limit`), so a text that cannot go
+out on the official account is stopped before anyone signs it, not at go-live."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from review import checks
+from review.models import Channel
+from wechat.channel import PLACEHOLDER_IMAGE_URL
+from wechat.render import ContentLimitError, check_limits, render_article
+
+
+def wechat_limits(draft: checks.Draft) -> Iterator[checks.Finding]:
+    """Title, digest and rendered content against `draft/add`'s limits, with images as uploaded URLs."""
+    if Channel.WECHAT not in draft.channels:
+        return
+    html = render_article(draft.body, image_url=lambda _src: PLACEHOLDER_IMAGE_URL).html
+    for title, digest, content in ((draft.title, "", ""), ("", draft.digest, ""), ("", "", html)):
+        try:
+            check_limits(title, digest, content)
+        except ContentLimitError as error:
+            yield checks.Finding(checks.Code.WECHAT_LIMIT, error.reason, "", error.field)
