@@ -52,8 +52,8 @@ def text(resp: Any) -> str:
 
 
 def section(resp: Any, ident: str) -> str:
-    """The HTML of one `<section id=…>` of a page ("" when the page has none)."""
-    found = re.search(rf'<section[^>]*id="{ident}".*?</section>', resp.get_data(as_text=True), re.S)
+    """The HTML of one `<section id=…>` (or folding `<details id=…>`) of a page ("" when the page has none)."""
+    found = re.search(rf'<(section|details)[^>]*id="{ident}".*?</\1>', resp.get_data(as_text=True), re.S)
     return html.unescape(found.group(0)) if found else ""
 
 
