@@ -187,6 +187,7 @@ def test_job_lost_by_rq_is_swept_back_and_published(
     st = workers.wait("the sweeper to bring the lost delivery back", lambda: published(office, st["id"]))
     assert st["deliveries"][0]["state"] == "published" and st["deliveries"][0]["attempts"] == 1
     assert len(published_entries(office, st["id"])) == 1
+    workers.settle()  # the job is marked finished after its commit (and after it queues the read-back)
     with app.app_context():
         finished = queues.queue("high").finished_job_registry.get_job_ids()
     assert job_ids[0] not in finished and [queues.delivery_of(j) for j in finished] == [row["id"]]
