@@ -21,7 +21,7 @@ from app import register
 from app.errors import HuiyingError, NotFound
 from app.extensions import db
 from app.models import Role, Unit, User
-from app.timeutil import SHANGHAI, local, utcnow
+from app.timeutil import local, local_input, utcnow
 from cases import labels, queries, rules, services
 from cases.models import Case, Deadline, ResponseForm, Source
 from cases.serialize import statements_json
@@ -109,18 +109,6 @@ def list_items(rows: list[Case]) -> list[dict[str, Any]]:
     return items
 
 
-def _local_input(raw: str) -> str | None:
-    """A datetime-local value is wall time in Asia/Shanghai: give it its +08:00 offset."""
-    raw = raw.strip()
-    if not raw:
-        return None
-    try:
-        when = datetime.fromisoformat(raw)
-    except ValueError:
-        return raw  # the service names what is wrong with it
-    return (when if when.tzinfo else when.replace(tzinfo=SHANGHAI)).isoformat()
-
-
 def _intake(values: dict[str, Any], error: HuiyingError | None = None, status: int = 200) -> tuple[str, int]:
     user = _user()
     # the person's own unit first: the first unit ticked leads until an assignment
@@ -150,7 +138,7 @@ def new() -> Response | tuple[str, int]:
                             "source_url": values["source_url"] or None,
                             "units": values["units"] or [user.unit.code]}
     if values["discovered_at"]:
-        data["discovered_at"] = _local_input(values["discovered_at"])
+        data["discovered_at"] = local_input(values["discovered_at"])
     else:
         data.pop("discovered_at")
     try:
@@ -199,7 +187,7 @@ def _action_data(action: str) -> dict[str, Any]:
     if action == "respond":
         raw_id = form.get("statement_id", "").strip().lstrip("#")
         return {"form": form.get("form", ""), "statement_id": int(raw_id) if raw_id.isdigit() else None,
-                "held_at": _local_input(form.get("held_at", "")), "note": form.get("note", ""),
+                "held_at": local_input(form.get("held_at", "")), "note": form.get("note", ""),
                 "evidence_url": form.get("evidence_url", "") or None}
     if action == "close":
         return {"outcome": form.get("outcome", ""), "no_response_reason": form.get("no_response_reason", "")}

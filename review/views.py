@@ -7,7 +7,6 @@ field it names and what the person typed kept, under the error's own status code
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -22,7 +21,7 @@ from werkzeug.wrappers import Response
 from app.errors import HuiyingError, NotFound, WrongState
 from app.extensions import db
 from app.models import Role, Unit, User
-from app.timeutil import SHANGHAI, local
+from app.timeutil import local, local_input
 from cases.models import Case
 from cases.queries import visible_case_ids
 from review import diff as textdiff
@@ -135,18 +134,6 @@ def _case_ids(raw: str) -> list[Any]:
     return [int(p) if p.isdigit() else p for p in parts]
 
 
-def _go_live(raw: str) -> str | None:
-    """A datetime-local value is wall time in Asia/Shanghai: give it its +08:00 offset."""
-    raw = raw.strip()
-    if not raw:
-        return None
-    try:
-        when = datetime.fromisoformat(raw)
-    except ValueError:
-        return raw  # the service names what is wrong with it
-    return (when if when.tzinfo else when.replace(tzinfo=SHANGHAI)).isoformat()
-
-
 def _statement_data(values: Mapping[str, Any]) -> dict[str, Any]:
     """The editor's values shaped like the JSON API body (CONTRACT §3 POST /statements)."""
     return {
@@ -155,7 +142,7 @@ def _statement_data(values: Mapping[str, Any]) -> dict[str, Any]:
         "body": values["body"].replace("\r\n", "\n"),
         "priority": values["priority"],
         "channels": list(values["channels"]),
-        "go_live_at": _go_live(values["go_live_at"]),
+        "go_live_at": local_input(values["go_live_at"]),
         "agencies": [line.strip() for line in values["agencies"].splitlines() if line.strip()],
         "case_ids": _case_ids(values.get("case_ids", "")),
     }

@@ -21,6 +21,7 @@ os.environ.pop("DATABASE_URL", None)
 
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
+from tests.live import serving  # noqa: E402
 
 PG_ADMIN = os.environ.get("HUIYING_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 TEST_REDIS_URL = os.environ.get("HUIYING_TEST_REDIS", "redis://127.0.0.1:6379/15")
@@ -124,3 +125,33 @@ def app(database_url: str, tmp_path: Any, redis_client: redis_lib.Redis, app_con
 @pytest.fixture
 def client(app: Flask) -> Any:
     return app.test_client()
+
+
+# --- the browser tests' chromium and live server (tests/*/test_browser*.py) ---------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    if not os.path.exists(CHROMIUM):
+        if IN_CI:
+            pytest.fail(f"{CHROMIUM} is missing (apt-get install chromium)")
+        pytest.skip(f"{CHROMIUM} is missing")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def server(app: Flask) -> Iterator[str]:
+    """The app on a free local port, in a thread, for the browser to reach."""
+    with serving(app) as url:
+        yield url

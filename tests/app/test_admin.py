@@ -17,7 +17,7 @@ from app.extensions import db
 from app.models import ApiToken, AuditEvent, User
 from app.timeutil import utcnow
 from tests.factories import PASSWORD, Api, Office, user
-from tests.review.test_browser import PHONE, assert_fits_the_phone, browser, phone, server  # noqa: F401
+from tests.review.test_browser import PHONE, assert_fits_the_phone, phone  # noqa: F401
 from tests.review.test_browser import sign_in as phone_sign_in
 
 STRONG = "violet tractor sings at dawn"

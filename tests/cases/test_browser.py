@@ -7,7 +7,6 @@ publishes it; the case then reads 已回应 with its clock met, and the drafter'
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -23,41 +22,14 @@ from app.timeutil import SHANGHAI
 from cases.models import Case
 from review.models import Statement
 from tests.cases.helpers import Cast
-from tests.conftest import IN_CI
 from tests.factories import PASSWORD
-from tests.live import serving
 from tests.publishing.helpers import drain
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PHONE = {"width": 390, "height": 844}
 TITLE = "网传某品种小麦种子发芽率低"
 ANSWER = "关于小麦种子发芽率问题的说明"
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        if IN_CI:
-            pytest.fail(f"{CHROMIUM} is missing (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} is missing")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture
-def server(app: Flask) -> Iterator[str]:
-    with serving(app) as url:
-        yield url
 
 
 class Phones:

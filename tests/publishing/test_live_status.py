@@ -15,7 +15,7 @@ from flask import Flask
 from tests.factories import Office
 from tests.publishing.helpers import drain
 from tests.publishing.test_pages import login
-from tests.review.test_browser import PHONE, assert_fits_the_phone, browser, phone, server, sign_in  # noqa: F401
+from tests.review.test_browser import PHONE, assert_fits_the_phone, phone, sign_in  # noqa: F401
 
 
 @pytest.fixture

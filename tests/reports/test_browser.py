@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.cases.test_browser import PHONE, Phones, browser, server  # noqa: F401  (fixtures)
+from tests.cases.test_browser import PHONE, Phones  # noqa: F401  (fixtures)
 from tests.reports.helpers import known_register
 
 pytestmark = pytest.mark.browser

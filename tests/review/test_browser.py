@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,40 +16,12 @@ from sqlalchemy import select
 
 from app.extensions import db
 from review.models import Statement
-from tests.conftest import IN_CI
 from tests.factories import PASSWORD, Office
-from tests.live import serving
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PHONE = {"width": 390, "height": 844}
 SCREENSHOT = "/tmp/huiying-phone-{}.png"
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        if IN_CI:
-            pytest.fail(f"{CHROMIUM} is missing (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} is missing")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture
-def server(app: Flask) -> Iterator[str]:
-    """The app on a free local port, in a thread, for the browser to reach."""
-    with serving(app) as url:
-        yield url
 
 
 @pytest.fixture

@@ -12,9 +12,7 @@ from tests.publishing.helpers import drain
 from tests.review.test_browser import (  # noqa: F401  (fixtures)
     SCREENSHOT,
     assert_fits_the_phone,
-    browser,
     phone,
-    server,
     sign_in,
 )
 
