@@ -18,6 +18,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium missing: browser tests will skip outside CI"; }
+	@test -f tests/axe/node_modules/axe-core/axe.min.js || { command -v npm >/dev/null 2>&1 && (cd tests/axe && npm ci --no-audit --no-fund --silent) || echo "npm missing: the accessibility pass will skip outside CI"; }
 	$(BIN)/ruff check app cases review publishing wechat reports tests bench
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
@@ -27,10 +28,14 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.review_api
 	$(BIN)/python -m bench.publish
+	$(BIN)/python -m bench.commits
+	$(BIN)/python -m bench.memory
+	$(BIN)/python -m bench.drill
 	$(BIN)/python -m bench.wechat
 	$(BIN)/python -m bench.cases
 	$(BIN)/python -m bench.checks
 	$(BIN)/python -m bench.verify
+	$(BIN)/python -m bench.ledger
 	$(BIN)/python -m bench.reports
 
 clean:

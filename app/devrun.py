@@ -57,6 +57,7 @@ def main() -> None:
     origin = f"http://{host}:{port}"
     os.environ.setdefault("PUBLIC_BASE_URL", origin)
     if not os.environ.get("WECHAT_APP_ID"):
+        os.environ.setdefault("WECHAT_SANDBOX", "1")  # the demo publishes to the built-in sandbox (CONTRACT §13)
         os.environ.setdefault("WECHAT_SANDBOX_BASE", f"{origin}/sandbox/wechat")
         os.environ.setdefault("WECHAT_SANDBOX_CALLBACK_URL", f"{origin}/wechat/callback")
 
@@ -72,14 +73,16 @@ def main() -> None:
     redis_proc = _ensure_redis(app.config["REDIS_URL"], instance)
     if redis_proc:
         children.append(redis_proc)
+    huiying = str(Path(sys.executable).with_name("huiying"))
     with app.app_context():
         upgrade()
+        if not Path(app.config["LEDGER_SIGNING_KEY"]).exists():  # the record's checkpoint key, kept outside the DB
+            subprocess.run([huiying, "ledger", "keygen"], check=False)
         if db.session.scalar(db.select(db.func.count(Unit.id))) == 0:
             for line in demo.seed():
                 print("  demo:", line)
         db.engine.dispose()
 
-    huiying = str(Path(sys.executable).with_name("huiying"))
     children.append(subprocess.Popen([huiying, "run", "-h", host, "-p", str(port), "--no-reload"]))
     children.append(subprocess.Popen([huiying, "worker"]))
     print(f"""
@@ -89,7 +92,7 @@ def main() -> None:
     农业经济与信息研究所：njs_drafter、njs_expert1、njs_expert2、njs_leader
     院办公室：office（督查）、admin（管理）
   权威发布（门户）：{origin}/releases    发布记录：{origin}/record
-  微信沙箱查看器：{origin}/sandbox/wechat/
+  微信沙箱查看器（登录后查看）：{origin}/sandbox/wechat/
 按 Ctrl-C 停止。""", flush=True)
 
     def stop(*_: object) -> None:

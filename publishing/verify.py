@@ -20,7 +20,7 @@ from typing import Any
 from flask import current_app
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, event, func, select
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, event, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.extensions import db
@@ -37,9 +37,10 @@ class VerifyText(db.Model):
     """A published statement's body, normalized: what a pasted text is compared with."""
 
     __tablename__ = "verify_texts"
+    __table_args__ = (Index("ix_verify_texts_hash", "revision_hash"),)
 
     statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id"), primary_key=True)
-    revision_hash: Mapped[str] = mapped_column(String(64), index=True)
+    revision_hash: Mapped[str] = mapped_column(String(64))
     normalized: Mapped[str] = mapped_column(Text)
 
 
