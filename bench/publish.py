@@ -6,24 +6,27 @@ channel only, each figure next to a baseline measured in the same run:
 (b) one worker draining N approved statements (statements/s), against the same worker draining N no-op jobs;
 (c) urgent approvals while 10,000 low/normal deliveries wait and one worker works through them
     (approval → published p50/p95), against (a)'s idle-queue latency;
-(d) `huiying ledger verify` over 1,000,000 entries, against streaming the same rows with a plain SELECT.
+(d) moved to `bench/ledger.py` (a million entries written as the app writes them: one `published` entry per
+    statement, full and incremental verify);
+(e) PostgreSQL only: 1, 2 and 4 workers draining N statements each, against the same workers draining N no-op
+    jobs (how throughput scales on this machine, and where it flattens).
 
-Timings are printed, never asserted.
+Goals (issue 13): (a) p50 ≤ 2× the no-op job's p50 plus the channel's own time (the built-in portal makes no
+outside call: 0); (b) a worker's publishing rate ≥ 50 % of its no-op job rate. Timings are printed, never asserted.
 
-    .venv/bin/python -m bench.publish [--quick] [--backend sqlite|postgresql|both]
+    .venv/bin/python -m bench.publish [--quick] [--backend sqlite|postgresql|both] [--parts abce] [--workers 1,2,4]
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
+import os
 import random
 import signal
 import subprocess
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 # first: points HUIYING_INSTANCE at a temporary folder (isort keeps plain imports before from-imports)
@@ -41,11 +44,10 @@ class Sizes:
     drain: int  # (b)
     backlog: int  # (c)
     urgent: int  # (c)
-    ledger: int  # (d)
 
 
-FULL = Sizes(approvals=50, drain=1000, backlog=10_000, urgent=20, ledger=1_000_000)
-QUICK = Sizes(approvals=10, drain=200, backlog=2_000, urgent=10, ledger=100_000)
+FULL = Sizes(approvals=50, drain=1000, backlog=10_000, urgent=20)
+QUICK = Sizes(approvals=10, drain=200, backlog=2_000, urgent=10)
 
 
 # --- workers --------------------------------------------------------------------------------------------------
@@ -60,11 +62,12 @@ class Worker:
         self.proc = subprocess.Popen([str(common.BIN / "huiying"), "worker", *args], env=backend.env(),
                                      stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
 
-    def ready(self, redis: Any, timeout: float = 60) -> Worker:
-        """Wait until RQ knows the worker (it has loaded the app and listens to its queues)."""
+    def ready(self, redis: Any, timeout: float = 60, count: int = 1) -> Worker:
+        """Wait until RQ knows the worker (it has loaded the app and listens to its queues); with `count`,
+        until that many workers are registered (this one and those started with it)."""
         from rq import Worker as RQWorker
 
-        common.wait_until("the worker to register", lambda: RQWorker.all(connection=redis)
+        common.wait_until("the worker to register", lambda: len(RQWorker.all(connection=redis)) >= count
                           or self.proc.poll() is not None, timeout)
         if self.proc.poll() is not None:
             raise RuntimeError(f"huiying worker exited with {self.proc.returncode}")
@@ -294,135 +297,38 @@ def bench_urgent(backend: Backend, setup: Setup, sizes: Sizes, redis: Any) -> di
             "queued_in": queued_in}
 
 
-# --- (d) ------------------------------------------------------------------------------------------------------
+def bench_scaling(backend: Backend, setup: Setup, sizes: Sizes, redis: Any, counts: list[int]) -> list[dict[str, Any]]:
+    """(e): k long-running workers, all registered before any job is queued; N statements, then N no-op jobs.
 
-
-def _payload(kind: str, sid: str, at: str) -> dict[str, Any]:
-    if kind != "published":
-        return {"reason": "信息有误", "title": f"关于网传第{sid}号情况的回应", "unit": "U01"}
-    return {
-        "title": f"关于网传第{sid}号情况的回应", "digest": "情况说明", "unit": {"code": "U01", "name": "单位U01"},
-        "speaker": {"username": "u01-drafter1", "name": "u01-drafter1"},
-        "approvers": [{"stage": "expert", "username": "u01-expert1", "name": "u01-expert1", "at": at},
-                      {"stage": "leader", "username": "u01-leader1", "name": "u01-leader1", "at": at}],
-        "agencies": [], "priority": "normal", "approved_at": at, "published_at": at, "corrects": None,
-        "channels": {"portal": {"url": f"http://bench.invalid/releases/{sid}", "external_id": None,
-                                "published_at": at}},
-    }
-
-
-def ledger_chain(count: int, batch: int = 50_000) -> Any:
-    """A valid chain of `count` entries, in batches of rows ready to store (payload as canonical JSON text).
-
-    The canonical text of each entry is filled into a template (keys in sorted order) instead of dumping a
-    dict a million times; the first entries are checked against `ledger.entry_hash` itself.
+    Rates are first to last completion (published_at, RQ's ended_at), so no worker's start-up counts.
     """
-    from publishing.ledger import GENESIS, entry_hash
-    from review.models import canonical
-
-    templates = {kind: canonical(_payload(kind, "@SID@", "@AT@")).decode() for kind in ("published", "retracted")}
-    start = datetime(2025, 1, 1, tzinfo=UTC)
-    prev = GENESIS
-    rows: list[tuple[Any, ...]] = []
-    for seq in range(1, count + 1):
-        sid = (seq + 1) // 2
-        kind = "published" if seq % 50 else "retracted"
-        rev = hashlib.sha256(str(sid).encode()).hexdigest()
-        at = (start + timedelta(seconds=seq * 7)).isoformat()
-        payload = templates[kind].replace("@SID@", str(sid)).replace("@AT@", at)
-        text = (f'{{"at":"{at}","kind":"{kind}","payload":{payload},"prev_hash":"{prev}",'
-                f'"revision_hash":"{rev}","seq":{seq},"statement_id":{sid}}}')
-        hash_ = hashlib.sha256(prev.encode() + b"\n" + text.encode()).hexdigest()
-        if seq <= 100:
-            assert hash_ == entry_hash(prev, {
-                "seq": seq, "kind": kind, "statement_id": sid, "revision_hash": rev, "at": at,
-                "payload": json.loads(payload), "prev_hash": prev}), "the template drifted from canonical()"
-        rows.append((seq, kind, sid, rev, at, payload, prev, hash_))
-        prev = hash_
-        if len(rows) >= batch:
-            yield rows, prev
-            rows = []
-    if rows:
-        yield rows, prev
-
-
-def write_ledger(app: Any, count: int) -> tuple[float, str]:
-    """Store a valid chain of `count` entries: COPY on PostgreSQL, executemany on SQLite. Returns seconds."""
-    from sqlalchemy import text
-
-    from app.extensions import db
-
-    t0 = time.perf_counter()
-    head = ""
-    columns = "seq, kind, statement_id, revision_hash, at, payload, prev_hash, hash"
-    with app.app_context():
-        raw = db.engine.raw_connection()
+    out = []
+    for k in counts:
+        common.flush_redis()
+        workers = [Worker(backend) for _ in range(k)]
         try:
-            conn = raw.driver_connection
-            postgres = db.engine.dialect.name == "postgresql"
-            for rows, last in ledger_chain(count):
-                head = last
-                if postgres:
-                    with conn.cursor() as cur, cur.copy(f"COPY ledger_entries ({columns}) FROM STDIN") as copy:
-                        for row in rows:
-                            copy.write_row(row)
-                else:
-                    conn.executemany(f"INSERT INTO ledger_entries ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            raw.commit()
+            workers[-1].ready(redis, count=k)
+            for w in workers:
+                if w.proc.poll() is not None:
+                    raise RuntimeError("a worker exited")
+            t0 = time.monotonic()
+            plan = released(setup, ["normal"] * sizes.drain)
+            ids = [d for d, _, _ in plan]
+            common.wait_until(f"{k} workers to publish {sizes.drain}",
+                              lambda ids=ids: published_span(setup, ids)[0] >= len(ids), timeout=120 + sizes.drain)
+            wall = time.monotonic() - t0
+            n, span = published_span(setup, ids)
+            jobs = noop_jobs(redis, sizes.drain)
+            common.wait_until("the no-op jobs", lambda jobs=jobs: len(ended(redis, jobs)) >= len(jobs),
+                              timeout=60 + sizes.drain / 10, every=0.2)
+            ends = ended(redis, jobs)
         finally:
-            raw.close()
-        db.session.execute(text("UPDATE ledger_head SET seq = :seq, hash = :hash WHERE id = 1"),
-                           {"seq": count, "hash": head})
-        db.session.commit()
-        if db.engine.dialect.name == "postgresql":
-            db.session.execute(text("ANALYZE ledger_entries"))
-            db.session.commit()
-        db.engine.dispose()
-    return time.perf_counter() - t0, head
-
-
-def bench_ledger(kind: str, sizes: Sizes) -> dict[str, Any]:
-    """(d): the CLI over a fresh database holding only the chain, and plain SELECTs of the same rows."""
-    from sqlalchemy import select
-
-    from app.extensions import db
-    from publishing.models import LedgerEntry
-
-    with common.database(kind) as backend:
-        app = common.make_app(backend)
-        print(f"[{kind}] (d) writing {sizes.ledger:,} ledger entries …", flush=True)
-        written, head = write_ledger(app, sizes.ledger)
-        table = LedgerEntry.__table__
-        columns = [table.c[name] for name in
-                   ("seq", "kind", "statement_id", "revision_hash", "at", "payload", "prev_hash", "hash")]
-        query = select(*columns).order_by(table.c.seq).execution_options(yield_per=20_000, stream_results=True)
-        orm_query = select(*(getattr(LedgerEntry, c.name) for c in columns)).order_by(LedgerEntry.seq) \
-            .execution_options(yield_per=20_000, stream_results=True)
-        with app.app_context():
-            print(f"[{kind}] (d) SELECT, then huiying ledger verify …", flush=True)
-            t0 = time.perf_counter()
-            rows = sum(1 for _ in db.session.connection().execute(query))
-            select_s = time.perf_counter() - t0
-            db.session.rollback()
-            t0 = time.perf_counter()
-            sum(1 for _ in db.session.execute(orm_query))  # the way `ledger._rows` asks
-            orm_s = time.perf_counter() - t0
-            db.session.rollback()
-            db.engine.dispose()
-        t0 = time.perf_counter()
-        subprocess.run([str(common.BIN / "huiying"), "--help"], env=backend.env(), capture_output=True, timeout=120,
-                       check=True)
-        startup_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        cli = subprocess.run([str(common.BIN / "huiying"), "ledger", "verify"], env=backend.env(),
-                             capture_output=True, text=True, timeout=1800)
-        cli_s = time.perf_counter() - t0
-    ok = cli.returncode == 0 and cli.stdout.strip() == f"OK {sizes.ledger} {head}"
-    return {"written": written, "select": select_s, "orm_select": orm_s, "rows": rows, "cli": cli_s, "cli_ok": ok,
-            "cli_out": (cli.stdout or cli.stderr).strip()[:120], "startup": startup_s}
-
-
-# --- the run --------------------------------------------------------------------------------------------------
+            for w in workers:
+                w.stop()
+        noop_span = (ends[-1] - ends[0]).total_seconds() if len(ends) > 1 else float("nan")
+        out.append({"workers": k, "publish_rate": (n - 1) / span if n > 1 else float("nan"),
+                    "noop_rate": (len(ends) - 1) / noop_span if len(ends) > 1 else float("nan"), "wall": wall})
+    return out
 
 
 def ms(values: list[float]) -> str:
@@ -430,48 +336,62 @@ def ms(values: list[float]) -> str:
     return f"{common.percentile(values, 50):.1f} / {common.percentile(values, 95):.1f} ms"
 
 
-def run_backend(kind: str, sizes: Sizes) -> list[list[str]]:
-    """(a)–(d) on one backend, as table rows."""
+def run_backend(kind: str, sizes: Sizes, parts: str = "abce", scaling: tuple[int, ...] = (1, 2, 4)
+                ) -> list[list[str]]:
+    """(a)–(e) on one backend (those named in `parts`), as table rows."""
     rows: list[list[str]] = []
     redis = redis_client()
     common.flush_redis()
+    p95 = float("nan")
     with common.database(kind) as backend:
         app = common.make_app(backend, EXPERT_APPROVALS_REQUIRED=1)
         people = common.seed_people(app, [UNIT], CAST)
         setup = Setup(app, people, common.token(app, people.of(UNIT, "leader")[0]))
 
-        print(f"[{kind}] (a) {sizes.approvals} approvals, one at a time …", flush=True)
-        a = bench_latency(backend, setup, sizes, redis)
-        p95, base95 = common.percentile(a["publish"], 95), common.percentile(a["noop"], 95)
-        rows.append([kind, "(a) approval → published p50/p95", ms(a["publish"]), f"no-op job {ms(a['noop'])}",
-                     f"{common.ratio(p95, base95):.1f}× (p95)", "", f"{len(a['publish'])} approvals"])
+        if "a" in parts:
+            print(f"[{kind}] (a) {sizes.approvals} approvals, one at a time …", flush=True)
+            a = bench_latency(backend, setup, sizes, redis)
+            p50, p95 = common.percentile(a["publish"], 50), common.percentile(a["publish"], 95)
+            base50, base95 = common.percentile(a["noop"], 50), common.percentile(a["noop"], 95)
+            rows.append([kind, "(a) approval → published p50/p95", ms(a["publish"]), f"no-op job {ms(a['noop'])}",
+                         f"{common.ratio(p50, base50):.1f}× (p50), {common.ratio(p95, base95):.1f}× (p95)",
+                         "p50 ≤ 2× + channel (0)", f"{len(a['publish'])} approvals; channel: built-in portal, "
+                         f"no outside call; p50 is {common.ratio(p50, 2 * base50):.1f}× the goal"])
 
-        print(f"[{kind}] (b) one worker draining {sizes.drain} statements …", flush=True)
-        b = bench_drain(backend, setup, sizes, redis)
-        rows.append([kind, "(b) publishing throughput, 1 worker", f"{b['publish_rate']:.0f} statements/s",
-                     f"{b['noop_rate']:.0f} no-op jobs/s", f"{common.ratio(b['publish_rate'], b['noop_rate']):.0%}",
-                     "≥ 50 %", f"published {b['published']}/{sizes.drain}, no-ops {b['noops']}"])
+        if "b" in parts:
+            print(f"[{kind}] (b) one worker draining {sizes.drain} statements …", flush=True)
+            b = bench_drain(backend, setup, sizes, redis)
+            rows.append([kind, "(b) publishing throughput, 1 worker", f"{b['publish_rate']:.0f} statements/s",
+                         f"{b['noop_rate']:.0f} no-op jobs/s",
+                         f"{common.ratio(b['publish_rate'], b['noop_rate']):.0%}",
+                         "≥ 50 %", f"published {b['published']}/{sizes.drain}, no-ops {b['noops']}"])
 
-        print(f"[{kind}] (c) {sizes.urgent} urgent approvals behind {sizes.backlog:,} queued deliveries …",
-              flush=True)
-        c = bench_urgent(backend, setup, sizes, redis)
-        p95c = common.percentile(c["latencies"], 95)
-        rows.append([kind, "(c) urgent approval → published p50/p95", ms(c["latencies"]),
-                     f"idle (a) p95 {p95:.1f} ms", f"{common.ratio(p95c, p95):.1f}×", "p95 ≤ 100 ms",
-                     f"max {max(c['latencies']):.0f} ms; backlog {c['backlog_rate']:.0f}/s meanwhile, "
-                     f"still queued {c['waiting']}; queued {sizes.backlog:,} in {c['queued_in']:.1f} s"])
+        if "c" in parts:
+            print(f"[{kind}] (c) {sizes.urgent} urgent approvals behind {sizes.backlog:,} queued deliveries …",
+                  flush=True)
+            c = bench_urgent(backend, setup, sizes, redis)
+            p95c = common.percentile(c["latencies"], 95)
+            rows.append([kind, "(c) urgent approval → published p50/p95", ms(c["latencies"]),
+                         f"idle (a) p95 {p95:.1f} ms", f"{common.ratio(p95c, p95):.1f}×", "p95 ≤ 100 ms",
+                         f"max {max(c['latencies']):.0f} ms; backlog {c['backlog_rate']:.0f}/s meanwhile, "
+                         f"still queued {c['waiting']}; queued {sizes.backlog:,} in {c['queued_in']:.1f} s"])
+
+        if "e" in parts and kind == "postgresql":
+            print(f"[{kind}] (e) {sizes.drain} statements with {', '.join(map(str, scaling))} workers …", flush=True)
+            e = bench_scaling(backend, setup, sizes, redis, list(scaling))
+            one = e[0]["publish_rate"] if e else float("nan")
+            for r in e:
+                rows.append([kind, f"(e) throughput, {r['workers']} worker(s)", f"{r['publish_rate']:.0f} statements/s",
+                             f"{r['noop_rate']:.0f} no-op jobs/s",
+                             f"{common.ratio(r['publish_rate'], r['noop_rate']):.0%}",
+                             f"{common.ratio(r['publish_rate'], one):.2f}× of {e[0]['workers']} worker",
+                             f"{sizes.drain} each; {os.cpu_count()} cores; first → last completion"])
         with app.app_context():
             from app.extensions import db
 
             db.engine.dispose()
     redis.close()
 
-    d = bench_ledger(kind, sizes)
-    rows.append([kind, f"(d) huiying ledger verify, {sizes.ledger:,} entries", f"{d['cli']:.1f} s (CLI, wall)",
-                 f"SELECT {d['select']:.1f} s", f"{common.ratio(d['cli'], d['select']):.1f}×", "< 10 s",
-                 f"CLI says {d['cli_out'][:22]}… ok={d['cli_ok']}; CLI start-up {d['startup']:.1f} s; same SELECT "
-                 f"through the ORM session (as ledger._rows) {d['orm_select']:.1f} s; {d['rows']:,} rows written "
-                 f"in {d['written']:.0f} s"])
     common.flush_redis()
     return rows
 
@@ -480,13 +400,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller N everywhere (a smoke run)")
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--parts", default="abce", help="which measurements: any of a b c e (default all)")
+    parser.add_argument("--workers", default="1,2,4", help="worker counts of (e), comma-separated")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     kinds = common.BACKENDS if args.backend == "both" else (args.backend,)
+    scaling = tuple(int(n) for n in args.workers.split(",") if n.strip())
     rows: list[list[str]] = []
     with common.redis_to_ourselves():
         for kind in kinds:
-            rows += run_backend(kind, sizes)
+            rows += run_backend(kind, sizes, args.parts, scaling)
     print()
     print(f"portal channel only, real `huiying worker` processes (ReleaseWorker), Redis db 13; sizes {sizes}")
     print(common.table(["backend", "measurement", "value", "baseline", "ratio", "goal", "notes"], rows))
