@@ -8,7 +8,7 @@ from flask_login import current_user, login_required, login_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from app import accounts
+from app import accounts, prg, sessions
 from app.errors import HuiyingError, Invalid
 from app.extensions import db
 from app.models import ApiToken, User
@@ -30,29 +30,45 @@ def _page(error: HuiyingError | None = None) -> tuple[str, int]:
     tokens = db.session.scalars(select(ApiToken).where(ApiToken.user_id == me.id)
                                 .order_by(ApiToken.revoked, ApiToken.created_at.desc()))
     status = error.status if error else 200
-    return render_template("account.html", me=me, tokens=list(tokens), error=error,
+    current = sessions.find(me, me.session_nonce) if me.session_nonce else None
+    return render_template("account.html", me=me, tokens=list(tokens), sessions=sessions.open_sessions(me),
+                           current_id=current.id if current else None, error=error,
                            fields=(error.fields or {}) if error else {}, now=utcnow()), status
 
 
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
 def page() -> Response | tuple[str, int]:
-    """我的账户: change the password (current one required), sign out everywhere, revoke own tokens."""
+    """我的账户: change the password (current one required), see and end one's sessions (one, all others, or
+    everywhere), revoke own tokens."""
     if request.method == "GET":
-        return _page()
+        kept = prg.take()
+        return _page(kept.error if kept else None)
     action = request.form.get("action", "")
     try:
         if action == "password":
             new, again = request.form.get("new_password", ""), request.form.get("new_password_again", "")
             if new != again:
                 raise Invalid(_("两次输入的新密码不一致"), fields={"new_password_again": _("与新密码不一致")})
-            user = accounts.change_password(_me().id, request.form.get("current_password", ""), new)
-            login_user(user)  # this browser stays signed in under the new epoch; every other session ended
+            me = _me()
+            nonce, old_epoch = me.session_nonce or "", me.session_epoch
+            user = accounts.change_password(me.id, request.form.get("current_password", ""), new)
+            # this browser stays signed in under the new epoch; every other session ended
+            login_user(sessions.carry_over(user.id, nonce, old_epoch))
             flash(_("密码已修改，其他设备上的登录已结束"), "success")
         elif action == "sign_out_everywhere":
             accounts.sign_out_everywhere(_me().id)
             flash(_("已在所有设备上退出登录"), "success")
             return redirect(url_for("auth.login_view"))
+        elif action == "end_session":
+            session_id = request.form.get("session", "")
+            if not session_id.isdigit() or int(session_id) > MAX_ID:
+                raise Invalid(_("该登录不存在或已结束"))
+            ended = sessions.end(_me().id, int(session_id))
+            flash(_("已结束 %(device)s 上的登录", device=ended.device), "success")
+        elif action == "end_other_sessions":
+            count = sessions.end_others(_me().id, _me().session_nonce)
+            flash(_("已结束其他 %(n)d 处登录", n=count), "success")
         elif action == "revoke":
             token_id = request.form.get("token", "")
             if not token_id.isdigit() or int(token_id) > MAX_ID:
@@ -63,7 +79,7 @@ def page() -> Response | tuple[str, int]:
             raise Invalid(_("未知操作"))
     except HuiyingError as error:
         db.session.rollback()
-        return _page(error)
+        return prg.back(url_for(".page"), error, form=action)  # passwords are never kept
     return redirect(url_for(".page"))
 
 

@@ -9,10 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from zxcvbn import zxcvbn
 
 from app import audit, auth
-from app.api import require_mapping
 from app.errors import Forbidden, Invalid, NotFound
 from app.extensions import db
 from app.models import ApiToken, Role, Unit, User, UserRole, hash_token
@@ -160,40 +158,22 @@ def _snapshot(user: User) -> dict[str, Any]:
             "email": user.email, "phone": user.phone, "active": user.active}
 
 
-def _string(data: dict[str, Any], name: str, fields: dict[str, str]) -> str | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        fields[name] = _("必须是字符串")
-        return None
-    return value
-
-
 def admin_create_user(actor: User, data: Any) -> tuple[User, str | None]:
     """POST /users (admin): a new user; the password is answered once when none was given."""
+    from app.openapi import parse
+    from app.schemas import UserCreate
+
     _require_admin(actor)
-    data = require_mapping(data)
-    fields: dict[str, str] = {}
-    values = {name: _string(data, name, fields) for name in ("username", "name", "unit", "email", "phone",
-                                                             "password")}
-    roles = data.get("roles")
-    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-        fields["roles"] = _("应为角色列表，例如 [\"drafter\"]")
-    for name in ("username", "unit"):
-        if not values[name] and name not in fields:
-            fields[name] = _("必填")
-    if fields:
-        raise Invalid(_("用户信息有误"), fields=fields)
+    values = parse(UserCreate, data, _("用户信息有误"))
     try:
-        user, password = create_user(values["username"] or "", values["unit"] or "", roles or [],
-                                     display_name=values["name"] or "", password=values["password"],
-                                     email=values["email"] or "", phone=values["phone"] or "", actor=actor)
+        user, password = create_user(values.username, values.unit, values.roles,
+                                     display_name=values.name or "", password=values.password,
+                                     email=values.email or "", phone=values.phone or "", actor=actor)
     except Invalid as error:
         if error.fields and "role" in error.fields:
             error.fields = {"roles": error.fields["role"]}
         raise
-    return user, (None if values["password"] is not None else password)
+    return user, (None if values.password is not None else password)
 
 
 def update_user(actor: User, username: str, data: Any) -> User:
@@ -202,46 +182,35 @@ def update_user(actor: User, username: str, data: Any) -> User:
     Deactivation ends the person's sessions (their tokens stop with `active`). An admin cannot
     deactivate themselves or drop their own admin role: the institution must keep one way in.
     """
+    from app.openapi import parse
+    from app.schemas import UserUpdate
+
     _require_admin(actor)
-    data = require_mapping(data)
     begin_write()
     user = get_user(username)
+    values = parse(UserUpdate, data, _("用户信息有误"))
+    given = values.model_fields_set
     fields: dict[str, str] = {}
-    name = _string(data, "name", fields)
-    if name is not None and len(name.strip()) > 64:
-        fields["name"] = _("姓名不能超过 64 个字符")
+    name = values.name
     unit = None
-    if "unit" in data:
-        code = _string(data, "unit", fields)
-        unit = Unit.by_code(code) if code else None
-        if unit is None and "unit" not in fields:
+    if "unit" in given:
+        unit = Unit.by_code(values.unit.strip())
+        if unit is None:
             fields["unit"] = _("单位不存在")
     role_set: list[Role] | None = None
-    if "roles" in data:
-        roles = data["roles"]
-        try:
-            if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-                raise ValueError
-            role_set = sorted({Role(r) for r in roles})
-        except ValueError:
-            fields["roles"] = _("角色应为 drafter、expert、leader、office、admin")
-        else:
-            if not role_set:
-                fields["roles"] = _("至少需要一个角色")
-            elif user.id == actor.id and Role.ADMIN not in role_set:
-                fields["roles"] = _("不能取消自己的系统管理员角色")
-    email = _string(data, "email", fields)
+    if "roles" in given:
+        role_set = sorted({Role(r) for r in values.roles})
+        if user.id == actor.id and Role.ADMIN not in role_set:
+            fields["roles"] = _("不能取消自己的系统管理员角色")
+    email = values.email
     if email is not None and email.strip() and not valid_email(email.strip()):
         fields["email"] = _("格式不正确")
-    phone = _string(data, "phone", fields)
+    phone = values.phone
     if phone is not None and not valid_phone(phone.strip()):
         fields["phone"] = _("格式不正确")
-    active = data.get("active")
-    if "active" in data:
-        if not isinstance(active, bool):
-            fields["active"] = _("应为 true 或 false")
-        elif user.id == actor.id and not active:
-            fields["active"] = _("不能停用自己的账户")
+    active = values.active if "active" in given else None
+    if active is False and user.id == actor.id:
+        fields["active"] = _("不能停用自己的账户")
     if fields:
         raise Invalid(_("用户信息有误"), fields=fields)
 
@@ -299,6 +268,8 @@ def password_problem(password: str, hints: Iterable[str] = ()) -> str | None:
         return _("密码至少 %(n)d 个字符", n=PASSWORD_MIN_LENGTH)
     if len(password) > 256:
         return _("密码不能超过 256 个字符")
+    from zxcvbn import zxcvbn  # its word lists take ~12 MB: loaded by the process that checks a password
+
     if zxcvbn(password[:100], user_inputs=[h for h in hints if h])["score"] < PASSWORD_MIN_SCORE:
         return _("密码太容易被猜到：请用更长的、不常见的词组合，不要用用户名、姓名或常见密码")
     return None

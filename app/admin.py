@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
-from app import accounts, audit
+from app import accounts, audit, prg
 from app.errors import Forbidden, HuiyingError, Invalid
 from app.extensions import db
 from app.models import ApiToken, Role, Unit, User
@@ -81,13 +81,16 @@ def unit(code: str) -> Response | tuple[str, int]:
     user = _admin()
     found = get_unit(code)
     if request.method == "GET":
+        kept = prg.take()
+        if kept is not None and kept.values:
+            return _form(found, kept.values, kept.error, kept.status)
         return _form(found, _stored(found))
     values = {name: request.form.get(name, "").strip() for name in FIELDS}
     try:
         saved = update_unit(user, code, _data(values))
     except HuiyingError as error:
         db.session.rollback()
-        return _form(get_unit(code), values, error, error.status)
+        return prg.back(url_for(".unit", code=code), error, values=values)
     flash(_("已保存 %(name)s 的责任人信息", name=saved.name), "success")
     return redirect(url_for(".units"))
 
@@ -116,6 +119,9 @@ def users() -> str | tuple[str, int]:
     admin = _user_admin()
     values: dict[str, Any] = {"roles": []}
     error: HuiyingError | None = None
+    kept = prg.take() if request.method == "GET" else None
+    if kept is not None:
+        values, error = kept.values or values, kept.error
     if request.method == "POST":
         values = {name: request.form.get(name, "").strip() for name in USER_FIELDS}
         values["roles"] = request.form.getlist("roles")
@@ -124,7 +130,7 @@ def users() -> str | tuple[str, int]:
             created, password = accounts.admin_create_user(admin, data)
         except HuiyingError as err:
             db.session.rollback()
-            error = err
+            return prg.back(url_for(".users"), err, values={k: v for k, v in values.items() if k != "password"})
         else:
             return render_template("admin/secret.html", title=_("已创建用户 %(u)s", u=created.username),
                                    label=_("初始密码"), secret=password,
@@ -152,6 +158,9 @@ def user(username: str) -> Response | tuple[str, int]:
     admin = _user_admin()
     person = accounts.get_user(username)
     values, error = _user_values(person), None
+    kept = prg.take() if request.method == "GET" else None
+    if kept is not None:
+        values, error = kept.values or values, kept.error
     if request.method == "POST":
         action = request.form.get("action", "save")
         try:
@@ -174,7 +183,8 @@ def user(username: str) -> Response | tuple[str, int]:
                 raise Invalid(_("未知操作"))
         except HuiyingError as err:
             db.session.rollback()
-            error = err
+            return prg.back(url_for(".user", username=username), err,
+                            values=values if request.form.get("action", "save") == "save" else {})
         else:
             return redirect(url_for(".user", username=username))
     person = accounts.get_user(username)
@@ -208,6 +218,9 @@ def tokens() -> str | tuple[str, int]:
     """API 令牌: every token with its last use; create (shown once), revoke."""
     admin = _user_admin()
     error, values = None, {"username": "", "label": "", "expires_at": ""}
+    kept = prg.take() if request.method == "GET" else None
+    if kept is not None:
+        values, error = kept.values or values, kept.error
     if request.method == "POST":
         values = {name: request.form.get(name, "").strip() for name in values}
         try:
@@ -222,7 +235,7 @@ def tokens() -> str | tuple[str, int]:
                                            expires_at=_expiry(values["expires_at"]))
         except HuiyingError as err:
             db.session.rollback()
-            error = err
+            return prg.back(url_for(".tokens"), err, values=values)  # type: ignore[return-value]
         else:
             return render_template("admin/secret.html", title=_("已为 %(u)s 创建 API 令牌", u=values["username"]),
                                    label=_("令牌"), secret=secret, back=url_for(".tokens")), 201

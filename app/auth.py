@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from app import audit
+from app import audit, sessions
 from app.extensions import db, get_redis, login
 from app.models import User
 from app.security import MAX_ID
@@ -136,14 +136,12 @@ def local_target(target: str) -> str | None:
 
 @login.user_loader
 def _load_user(session_id: str) -> User | None:
-    """The session's user while its epoch is current: sign-out, a password change or deactivation end it."""
-    user_id, _sep, epoch = session_id.partition(":")
-    if not user_id.isdecimal() or not epoch.isdecimal() or int(user_id) > MAX_ID:
+    """The session's user while its epoch is current (sign-out, a password change or deactivation end every
+    session) and its own `UserSession` is open (the person may end one session alone from `/account`)."""
+    user_id, epoch, nonce = (session_id.split(":") + ["", ""])[:3]
+    if not user_id.isdecimal() or not epoch.isdecimal() or int(user_id) > MAX_ID or not nonce:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or user.session_epoch != int(epoch):
-        return None
-    return user
+    return sessions.load(int(user_id), int(epoch), nonce)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -161,6 +159,7 @@ def login_view() -> Response | str | tuple[str, int]:
             form.password.errors = [_("用户名或密码错误")]
             return render_template("login.html", form=form), 200
         _release_attempt(username)
+        sessions.start(user)
         login_user(user, remember=form.remember.data)
         audit.record(user, "auth.login", user)
         db.session.commit()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 #: The built-in sandbox's callback token; never accepted once a real account (WECHAT_APP_ID) is configured.
 SANDBOX_WECHAT_TOKEN = "huiying-sandbox-token"
@@ -27,6 +29,8 @@ def from_environment(instance_path: str) -> dict[str, object]:
         "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL") or f"sqlite:///{instance / 'huiying.db'}",
         "REDIS_URL": env.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # Who speaks: named on the public portal and as the WeChat account in previews.
+        "INSTITUTION_NAME": env.get("INSTITUTION_NAME", "").strip() or "河南省农业科学院",
         "EXPERT_APPROVALS_REQUIRED": int(env.get("EXPERT_APPROVALS_REQUIRED", "1")),
         "PORTAL_WEBHOOK_URL": env.get("PORTAL_WEBHOOK_URL") or None,
         "PORTAL_WEBHOOK_SECRET": env.get("PORTAL_WEBHOOK_SECRET", ""),
@@ -38,6 +42,10 @@ def from_environment(instance_path: str) -> dict[str, object]:
         # Case clocks by level (CONTRACT §8), e.g. {"4": {"response": "5wd"}}; unset = 61号/80号 defaults.
         "CASE_DEADLINES": env.get("CASE_DEADLINES") or None,
         "WECHAT_APP_ID": env.get("WECHAT_APP_ID") or None,
+        # The built-in sandbox of the WeChat API (CONTRACT §13): served only when asked for, never with a real account.
+        "WECHAT_SANDBOX": _bool(env.get("WECHAT_SANDBOX"), False),
+        # Its fault switches and call log (for tests): off unless asked for, and then for admins only.
+        "WECHAT_SANDBOX_FAULTS": _bool(env.get("WECHAT_SANDBOX_FAULTS"), False),
         "WECHAT_APP_SECRET": env.get("WECHAT_APP_SECRET") or None,
         # A real account must name its own token: the sandbox's well-known one would let anyone sign pushes.
         "WECHAT_TOKEN": env.get("WECHAT_TOKEN") or (None if env.get("WECHAT_APP_ID") else SANDBOX_WECHAT_TOKEN),
@@ -53,6 +61,11 @@ def from_environment(instance_path: str) -> dict[str, object]:
         "WECHAT_SANDBOX_CALLBACK_URL": env.get("WECHAT_SANDBOX_CALLBACK_URL") or None,
         "WECHAT_TIMEOUT": float(env.get("WECHAT_TIMEOUT", "10")),
         "MEDIA_ROOT": env.get("MEDIA_ROOT") or str(instance / "media"),
+        # The ledger's checkpoint key (Ed25519 PEM, `huiying ledger keygen`) and where every signed checkpoint
+        # is copied: both outside the database, so that its users cannot rewrite the record unseen.
+        # No key file = no checkpoints.
+        "LEDGER_SIGNING_KEY": env.get("LEDGER_SIGNING_KEY") or str(instance / "ledger_signing_key.pem"),
+        "LEDGER_CHECKPOINT_DIR": env.get("LEDGER_CHECKPOINT_DIR") or str(instance / "ledger-checkpoints"),
         # Reverse proxies in front of the app (nginx = 1): only that many X-Forwarded-* hops are believed.
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         "REMEMBER_COOKIE_DURATION": timedelta(days=14),
@@ -71,6 +84,16 @@ def from_environment(instance_path: str) -> dict[str, object]:
         "JSON_AS_ASCII": False,
         "PASSWORD_HASH_METHOD": env.get("PASSWORD_HASH_METHOD", "scrypt"),
     }
+
+
+def wechat_sandbox_served(config: Mapping[str, Any]) -> bool:
+    """Whether this app serves the WeChat sandbox under /sandbox/wechat: `WECHAT_SANDBOX=1` and no real account."""
+    return bool(config.get("WECHAT_SANDBOX")) and not config.get("WECHAT_APP_ID")
+
+
+def wechat_available(config: Mapping[str, Any]) -> bool:
+    """Whether the WeChat channel can publish: a real account (`WECHAT_APP_ID`) or the sandbox (`WECHAT_SANDBOX=1`)."""
+    return bool(config.get("WECHAT_APP_ID")) or bool(config.get("WECHAT_SANDBOX"))
 
 
 def _instance_secret(instance: Path) -> str:

@@ -118,9 +118,13 @@ class User(UserMixin, db.Model):
     def name(self) -> str:
         return self.display_name or self.username
 
+    #: Set for the request by sign-in and by the session loader (`app.sessions`): which browser session this is.
+    session_nonce = None
+
     def get_id(self) -> str:
-        """Flask-Login's session id: the user and the session epoch, so an old cookie stops working."""
-        return f"{self.id}:{self.session_epoch}"
+        """Flask-Login's session id: the user, the session epoch (an old cookie stops working) and the nonce of
+        this browser's `app.sessions.UserSession` (so that one session can be ended alone)."""
+        return f"{self.id}:{self.session_epoch}:{self.session_nonce or ''}"
 
     def end_sessions(self) -> None:
         """End every session and remember-me cookie of this person (sign-out everywhere)."""

@@ -87,8 +87,9 @@ def _guard_input() -> None:
         sources.append(request.form)
     for source in sources:
         for name, values in source.lists():
+            name = name or ""  # a multipart part without a name is keyed None
             if unstorable(name) or any(unstorable(v) for v in values):
-                raise Invalid(_("输入包含无法保存的字符（如 NUL）"), fields={name[:64]: _("包含无法保存的字符")})
+                raise Invalid(_("输入包含无法保存的字符（如 NUL）"), fields={name[:64] or "_": _("包含无法保存的字符")})
 
 
 def _headers(response: Response) -> Response:

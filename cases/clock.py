@@ -20,7 +20,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app import notifications, register
+from app import notifications, register, settings
 from app.extensions import db
 from app.models import User
 from app.notifications.inbox import Notice
@@ -95,7 +95,11 @@ def _check_table(raw: Any) -> dict[int, dict[str, str]]:
     return out
 
 
-def deadline_table() -> dict[int, dict[str, str]]:
+#: The `app.settings` key under which an admin keeps the clocks (`cases.clock_settings`).
+SETTINGS_KEY = "case_deadlines"
+
+
+def configured_table() -> dict[int, dict[str, str]]:
     """The defaults, with each level named in `CASE_DEADLINES` replaced by its configured clocks."""
     table = {level: dict(kinds) for level, kinds in DEFAULT_DEADLINES.items()}
     raw = current_app.config.get("CASE_DEADLINES")
@@ -104,6 +108,18 @@ def deadline_table() -> dict[int, dict[str, str]]:
             table.update(_check_table(raw))
         except ValueError as exc:
             log.error("ignoring CASE_DEADLINES (%s); using the defaults", exc)
+    return table
+
+
+def deadline_table() -> dict[int, dict[str, str]]:
+    """The clocks in force: what an admin saved (`/admin/deadlines`), else the configuration's."""
+    table = configured_table()
+    stored = settings.get(SETTINGS_KEY)
+    if stored:
+        try:
+            table.update(_check_table(stored))
+        except ValueError as exc:
+            log.error("ignoring the stored case deadlines (%s); using the configured ones", exc)
     return table
 
 

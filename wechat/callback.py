@@ -21,7 +21,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.utils import check_signature
 
-from app.config import SANDBOX_WECHAT_TOKEN
+from app.config import SANDBOX_WECHAT_TOKEN, wechat_available
 from app.extensions import get_redis
 from publishing import outbox
 from wechat import client
@@ -73,6 +73,8 @@ def parse_publish_event(message: dict[str, Any]) -> PublishJobFinish | None:
 def _token() -> str:
     """The token pushes are signed with. A real account (WECHAT_APP_ID) without a token of its own is
     refused, never checked against an empty or the sandbox's well-known token (failing open)."""
+    if not wechat_available(current_app.config):  # no account and no sandbox: nobody may push (CONTRACT §13)
+        raise Refused(404, "WeChat is not configured (WECHAT_APP_ID or WECHAT_SANDBOX=1)")
     token = current_app.config.get("WECHAT_TOKEN") or ""
     if current_app.config.get("WECHAT_APP_ID") and (not token or token == SANDBOX_WECHAT_TOKEN):
         log.error("WECHAT_APP_ID is set but WECHAT_TOKEN is not: refusing WeChat callbacks")

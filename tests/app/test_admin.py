@@ -155,7 +155,7 @@ def test_admin_creates_a_token_shown_once_lists_and_revokes_it(app: Flask, inst:
     assert client.get("/api/v1/statements", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
     assert len(events(app, "token.revoke")) == 1
     past = web.post("/admin/tokens", data={"csrf_token": token, "username": inst.expert.user.username,
-                                           "expires_at": "2001-01-01"})
+                                           "expires_at": "2001-01-01"}, follow_redirects=True)
     assert past.status_code == 400 and "应在将来" in past.get_data(as_text=True)
 
 
@@ -165,7 +165,7 @@ def test_admin_creates_a_user_in_the_browser_and_errors_sit_beside_the_field(app
     web = sign_in(app, inst.admin.user.username)
     token = csrf_of(web, "/admin/users")
     bad = web.post("/admin/users", data={"csrf_token": token, "username": "zhao", "unit": inst.unit,
-                                         "roles": ["drafter"], "email": "zhao@"})
+                                         "roles": ["drafter"], "email": "zhao@"}, follow_redirects=True)
     assert bad.status_code == 400
     assert re.search(r'id="email"[^>]*>\s*<p class="field-error" role="alert">格式不正确', bad.get_data(as_text=True))
     ok = web.post("/admin/users", data={"csrf_token": token, "username": "zhao", "name": "赵", "unit": inst.unit,
@@ -192,10 +192,12 @@ def test_force_reset_sends_the_person_to_the_account_page_until_they_choose_a_pa
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/account")
     token = csrf_of(web, "/account")
     weak = web.post("/account", data={"csrf_token": token, "action": "password", "current_password": PASSWORD,
-                                      "new_password": "password123", "new_password_again": "password123"})
+                                      "new_password": "password123", "new_password_again": "password123"},
+                    follow_redirects=True)
     assert weak.status_code == 400 and "太容易被猜到" in weak.get_data(as_text=True)
     wrong = web.post("/account", data={"csrf_token": token, "action": "password", "current_password": "nope",
-                                       "new_password": STRONG, "new_password_again": STRONG})
+                                       "new_password": STRONG, "new_password_again": STRONG},
+                     follow_redirects=True)
     assert wrong.status_code == 400 and "当前密码不正确" in wrong.get_data(as_text=True)
     ok = web.post("/account", data={"csrf_token": token, "action": "password", "current_password": PASSWORD,
                                     "new_password": STRONG, "new_password_again": STRONG})

@@ -35,7 +35,7 @@ def live(app: Flask) -> Iterator[Sandbox]:
     """The whole app on a loopback port; the channel's client talks to its sandbox."""
     with serving(app) as origin:
         app.config["WECHAT_SANDBOX_BASE"] = f"{origin}/sandbox/wechat"
-        yield Sandbox(app.config["WECHAT_SANDBOX_BASE"])
+        yield Sandbox.on(app, app.config["WECHAT_SANDBOX_BASE"])
 
 
 @pytest.fixture

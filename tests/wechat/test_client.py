@@ -11,33 +11,42 @@ import pytest
 import redis as redis_lib
 import requests
 from flask import Flask
-from flask_babel import Babel
 from PIL import Image
 
+from app import accounts
 from publishing.channels import PermanentError, TransientError
+from tests import factories
 from tests.conftest import TEST_REDIS_URL
 from tests.live import serving
+from tests.wechat.helpers import migrated_sqlite
 from wechat import client as wechat_client
 from wechat.client import WechatPermanent, WechatTransient
-from wechat.sandbox import bp as sandbox_bp
 
 PREFIX = "/sandbox/wechat"
 
 
-
-
 class Sandbox:
-    """The sandbox's test switches, over HTTP."""
+    """The sandbox's test switches, over HTTP, as an admin (CONTRACT §13)."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, headers: dict[str, str]) -> None:
         self.base = base
+        self.headers = headers
+
+    @classmethod
+    def on(cls, app: Flask, base: str) -> Sandbox:
+        """The switches of `app`'s sandbox at `base`: turned on (they start off), used with a new admin's token."""
+        app.config["WECHAT_SANDBOX_FAULTS"] = True
+        admin = factories.user(app, factories.unit(app, "OFFICE", "院办公室"), "admin")
+        with app.app_context():
+            token = accounts.create_token(admin.username)
+        return cls(base, {"Authorization": f"Bearer {token}"})
 
     def fault(self, **spec: Any) -> None:
-        response = requests.post(f"{self.base}/_faults", json=spec, timeout=5)
+        response = requests.post(f"{self.base}/_faults", json=spec, headers=self.headers, timeout=5)
         assert response.status_code in (200, 201), response.text
 
     def calls(self, path: str | None = None) -> list[dict[str, Any]]:
-        log = requests.get(f"{self.base}/_calls", timeout=5).json()
+        log = requests.get(f"{self.base}/_calls", headers=self.headers, timeout=5).json()
         return [entry for entry in log if path is None or entry["path"] == path]
 
     def paths(self) -> list[str]:
@@ -50,22 +59,22 @@ def png(size: tuple[int, int] = (8, 8), colour: tuple[int, int, int] = (7, 193, 
     return out.getvalue()
 
 
+@pytest.fixture(scope="module")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return migrated_sqlite(tmp_path_factory)
+
+
 @pytest.fixture
-def app(redis_client: redis_lib.Redis, app_config: dict[str, Any]) -> Iterator[Flask]:
-    """A bare app with the sandbox only: the client needs config, Redis and an API, no database."""
-    flask_app = Flask(__name__)
-    flask_app.config.update({"TESTING": True, "REDIS_URL": TEST_REDIS_URL, "WECHAT_SANDBOX_PUBLISH_DELAY": 0.2,
-                             **app_config})
-    Babel(flask_app)
-    flask_app.register_blueprint(sandbox_bp, url_prefix=PREFIX)
-    with serving(flask_app) as origin:
-        flask_app.config["WECHAT_SANDBOX_BASE"] = f"{origin}{PREFIX}"
-        yield flask_app
+def app(app: Flask) -> Iterator[Flask]:
+    """The app (tests/conftest.py: WECHAT_SANDBOX=1) on a loopback port; the client talks to its sandbox."""
+    with serving(app) as origin:
+        app.config["WECHAT_SANDBOX_BASE"] = f"{origin}{PREFIX}"
+        yield app
 
 
 @pytest.fixture
 def sandbox(app: Flask) -> Sandbox:
-    return Sandbox(app.config["WECHAT_SANDBOX_BASE"])
+    return Sandbox.on(app, app.config["WECHAT_SANDBOX_BASE"])
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ def live(app: Flask) -> Iterator[Sandbox]:
     with serving(app) as origin:
         app.config["WECHAT_SANDBOX_BASE"] = f"{origin}/sandbox/wechat"
         app.config["WECHAT_SANDBOX_CALLBACK_URL"] = f"{origin}/wechat/callback"
-        yield Sandbox(app.config["WECHAT_SANDBOX_BASE"])
+        yield Sandbox.on(app, app.config["WECHAT_SANDBOX_BASE"])
 
 
 def published_on_wechat(app: Flask, office: factories.Office) -> dict[str, Any]:
@@ -56,7 +56,8 @@ def test_article_altered_on_the_platform_is_a_mismatch(app: Flask, live: Sandbox
     st = published_on_wechat(app, office)
     delivery = wechat_delivery(office, st)
     altered = requests.post(f"{live.base}/_alter", json={"article_id": delivery["external_id"],
-                                                          "find": "不具有传染性", "replace": "具有传染性"}, timeout=5)
+                                                          "find": "不具有传染性", "replace": "具有传染性"},
+                            headers=live.headers, timeout=5)
     assert altered.status_code == 200, altered.text
     with app.app_context():
         readback.enqueue(deliveries(app, st["id"])["wechat"]["id"])

@@ -20,20 +20,28 @@ import redis
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_babel import Babel
 from PIL import Image
 from wechatpy import WeChatClient
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import WeChatClientException
 from werkzeug.serving import make_server
 
-from wechat.sandbox import bp
-from wechat.sandbox.store import Store, TokenState
+from app import accounts
+from tests import factories
+from tests.wechat.helpers import migrated_sqlite
+from wechat.sandbox.store import FAULTS_MAX, TOKENS_KEPT, StorageFull, Store, TokenState, TooManyFaults
 
 REDIS_URL = "redis://127.0.0.1:6379/14"
 APP_ID, SECRET = "wxsandbox000000001", "sandbox-secret"
 PREFIX = "/sandbox/wechat"
 API = f"{PREFIX}/cgi-bin"
+#: The whole app as the tests configure it (WECHAT_SANDBOX=1), its sandbox on Redis database 14, switches on.
+SANDBOX = {"REDIS_URL": REDIS_URL, "WECHAT_SANDBOX_PUBLISH_DELAY": 0, "WECHAT_SANDBOX_FAULTS": True}
+
+
+@pytest.fixture(scope="module")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return migrated_sqlite(tmp_path_factory)
 
 
 def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (8, 8)) -> bytes:
@@ -44,26 +52,49 @@ def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (8, 8)) -> bytes:
 
 
 @pytest.fixture
-def app_config() -> dict[str, Any]:
+def sandbox_config() -> dict[str, Any]:
+    """Per-test changes to `SANDBOX`."""
     return {}
 
 
 @pytest.fixture
-def app(app_config: dict[str, Any]) -> Iterator[Flask]:
-    """A bare app with only the sandbox mounted, on a flushed Redis database."""
-    flask_app = Flask(__name__)
-    flask_app.config.update({"REDIS_URL": REDIS_URL, "TESTING": True, "WECHAT_SANDBOX_PUBLISH_DELAY": 0, **app_config})
-    Babel(flask_app)
-    flask_app.register_blueprint(bp, url_prefix=PREFIX)
+def app_config(sandbox_config: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The app's configuration (tests/conftest.py builds the app), on a flushed Redis database 14."""
     client = redis.Redis.from_url(REDIS_URL)
     client.flushdb()
-    yield flask_app
+    yield {**SANDBOX, **sandbox_config}
     client.flushdb()
+
+
+def sign_in(app: Flask, *roles: str) -> FlaskClient:
+    """A browser signed in as a new person with these roles."""
+    person = factories.user(app, factories.unit(app, "OFFICE", "院办公室"), *roles)
+    web = app.test_client()
+    page = web.get("/login").get_data(as_text=True)
+    csrf = page.split('name="csrf_token" type="hidden" value="', 1)[1].split('"', 1)[0]
+    assert web.post("/login", data={"username": person.username, "password": factories.PASSWORD,
+                                    "csrf_token": csrf}).status_code == 302
+    return web
+
+
+def bearer(app: Flask, *roles: str) -> dict[str, str]:
+    """The Authorization header of a new person with these roles."""
+    person = factories.user(app, factories.unit(app, "OFFICE", "院办公室"), *roles)
+    with app.app_context():
+        return {"Authorization": f"Bearer {accounts.create_token(person.username)}"}
 
 
 @pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+def admin_headers(app: Flask) -> dict[str, str]:
+    return bearer(app, "admin")
+
+
+@pytest.fixture
+def client(app: Flask, admin_headers: dict[str, str]) -> FlaskClient:
+    """An admin's browser: signed in (the viewer), with a bearer token (the switches)."""
+    web = sign_in(app, "admin")
+    web.environ_base["HTTP_AUTHORIZATION"] = admin_headers["Authorization"]
+    return web
 
 
 def call(client: FlaskClient, path: str, body: Any = None, token: str | None = None, **kwargs: Any) -> dict[str, Any]:
@@ -184,7 +215,7 @@ def test_calls_need_a_valid_unexpired_token(client: FlaskClient, token: str) -> 
     assert expired["errmsg"].startswith("access_token expired")
 
 
-@pytest.mark.parametrize("app_config", [{"WECHAT_SANDBOX_TOKEN_TTL": 1}])
+@pytest.mark.parametrize("sandbox_config", [{"WECHAT_SANDBOX_TOKEN_TTL": 1}])
 def test_token_expires_after_its_ttl(client: FlaskClient, token: str) -> None:
     assert call(client, "draft/count", token=token) == {"total_count": 0}
     time.sleep(1.1)
@@ -224,10 +255,63 @@ def test_add_material_keeps_permanent_images(client: FlaskClient, token: str) ->
     assert upload(client, token, "material/add_material", b"plain text", type="image")["errcode"] == 40005
 
 
-@pytest.mark.parametrize("app_config", [{"MAX_CONTENT_LENGTH": 2048}])
-def test_upload_over_the_servers_own_limit_is_an_image_size_error(client: FlaskClient, token: str) -> None:
-    big = image_bytes("PNG") + b"\0" * 4096
-    assert upload(client, token, "material/add_material", big, type="image")["errcode"] == 40009
+# --- what the sandbox keeps is bounded ---------------------------------------------------
+
+
+def stored_bytes() -> int:
+    return Store(redis.Redis.from_url(REDIS_URL)).stored_bytes()
+
+
+@pytest.mark.parametrize("sandbox_config", [{"WECHAT_SANDBOX_MAX_CALL_BYTES": 4096}])
+def test_a_call_over_the_per_call_limit_is_refused_and_nothing_is_kept(
+    client: FlaskClient, token: str, thumb: str
+) -> None:
+    kept = stored_bytes()
+    big = image_bytes("PNG") + b"\0" * 8192  # a PNG by its leading bytes, under the platform's own limits
+    for path, query in (("material/add_material", {"type": "image"}), ("media/uploadimg", {})):
+        answer = upload(client, token, path, big, **query)
+        assert answer["errcode"] == 45001 and "at most 4096 bytes per call" in answer["errmsg"], answer
+    long_text = "<p>" + "经核实，网传信息不实。" * 300 + "</p>"  # 10,800 bytes of UTF-8, under 20,000 characters
+    assert call(client, "draft/add", {"articles": [article(thumb, content=long_text)]}, token)["errcode"] == 45001
+    assert call(client, "draft/count", token=token) == {"total_count": 0}
+    assert stored_bytes() == kept
+
+
+@pytest.mark.parametrize("sandbox_config", [{"WECHAT_SANDBOX_MAX_BYTES": 20_000}])
+def test_the_sandbox_keeps_at_most_its_total_and_says_when_it_is_full(client: FlaskClient, token: str) -> None:
+    cover = upload(client, token, "material/add_material", image_bytes("JPEG"), type="image")["media_id"]
+    padded = image_bytes("PNG") + b"\0" * 6000
+    answers = [upload(client, token, "media/uploadimg", padded) for _ in range(4)]
+    assert [("url" in a) for a in answers] == [True, True, True, False]
+    assert answers[3]["errcode"] == 45001 and "at most 20000 bytes in all" in answers[3]["errmsg"]
+    assert stored_bytes() <= 20_000
+    refused = call(client, "draft/add", {"articles": [article(cover, content="<p>" + "字" * 1000 + "</p>")]}, token)
+    assert refused["errcode"] == 45001 and call(client, "draft/count", token=token) == {"total_count": 0}
+
+
+def test_a_deleted_draft_no_longer_counts() -> None:
+    store = Store(redis.Redis.from_url(REDIS_URL), max_bytes=10_000)
+    store.r.flushdb()
+    media_id = store.add_draft([{"title": "说明", "content": "<p>" + "字" * 3000 + "</p>"}])
+    assert 9000 < store.stored_bytes() <= 10_000
+    with pytest.raises(StorageFull):
+        store.add_draft([{"title": "说明", "content": "<p>" + "字" * 300 + "</p>"}])
+    assert store.delete_draft(media_id) and store.stored_bytes() == 0
+    store.add_draft([{"title": "说明", "content": "<p>" + "字" * 300 + "</p>"}])
+
+
+def test_remembered_tokens_and_armed_faults_are_capped() -> None:
+    store = Store(redis.Redis.from_url(REDIS_URL))
+    store.r.flushdb()
+    first, _ = store.issue_token(7200)
+    for _ in range(TOKENS_KEPT + 20):
+        latest, _ = store.issue_token(7200)
+    assert len(list(store.r.scan_iter(match=Store.key("token", "*"), count=1000))) == TOKENS_KEPT
+    assert store.token_state(first) is TokenState.UNKNOWN and store.token_state(latest) is TokenState.VALID
+    for _ in range(FAULTS_MAX):
+        store.add_fault({"mode": "errcode", "path": "*", "errcode": -1}, 1)
+    with pytest.raises(TooManyFaults):
+        store.add_fault({"mode": "errcode", "path": "*", "errcode": -1}, 1)
 
 
 # --- drafts ----------------------------------------------------------------------------
@@ -284,7 +368,7 @@ def test_draft_add_refuses_malformed_bodies(client: FlaskClient, token: str) -> 
 # --- publishing ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("app_config", [{"WECHAT_SANDBOX_PUBLISH_DELAY": 0.4}])
+@pytest.mark.parametrize("sandbox_config", [{"WECHAT_SANDBOX_PUBLISH_DELAY": 0.4}])
 def test_publish_is_asynchronous_and_consumes_the_draft(client: FlaskClient, token: str, thumb: str) -> None:
     media_id = add_draft(client, token, thumb)
     submitted = call(client, "freepublish/submit", {"media_id": media_id}, token)
@@ -421,7 +505,7 @@ def test_bad_fault_specs_are_refused(client: FlaskClient, spec: dict[str, Any]) 
     assert response.status_code == 400 and response.get_json()["error"]
 
 
-@pytest.mark.parametrize("app_config", [{"WECHAT_SANDBOX_FAULTS": False}])
+@pytest.mark.parametrize("sandbox_config", [{"WECHAT_SANDBOX_FAULTS": False}])
 def test_switches_are_absent_when_disabled(client: FlaskClient) -> None:
     assert client.post(f"{PREFIX}/_faults", json={"path": "*", "errcode": -1}).status_code == 404
     assert client.get(f"{PREFIX}/_calls").status_code == 404
@@ -572,7 +656,7 @@ def sandbox_client(base: str) -> WeChatClient:
     return SandboxClient(APP_ID, SECRET, timeout=5)
 
 
-def test_wechatpy_publishes_end_to_end(live_base: str) -> None:
+def test_wechatpy_publishes_end_to_end(live_base: str, admin_headers: dict[str, str]) -> None:
     wx = sandbox_client(live_base)
     body_image = wx.media.upload_image(io.BytesIO(image_bytes("PNG")))
     assert body_image.startswith(f"{live_base}/media/")
@@ -599,11 +683,12 @@ def test_wechatpy_publishes_end_to_end(live_base: str) -> None:
     assert wx.freepublish.batchget(0, 20)["item"][0]["article_id"] == article_id
 
     # An expired token is refreshed by the client and the call retried, as in production.
-    requests.post(f"{live_base}/_faults", json={"path": "*", "mode": "expire_token"}, timeout=5)
+    requests.post(f"{live_base}/_faults", json={"path": "*", "mode": "expire_token"}, headers=admin_headers,
+                  timeout=5)
     assert wx.freepublish.delete(article_id, 0) == {"errcode": 0, "errmsg": "ok"}
     assert wx.freepublish.getarticle(article_id)["news_item"][0]["is_deleted"] is True
     assert wx.freepublish.batchget(0, 20)["total_count"] == 0
-    log = requests.get(f"{live_base}/_calls", timeout=5).json()
+    log = requests.get(f"{live_base}/_calls", headers=admin_headers, timeout=5).json()
     assert [entry["errcode"] for entry in log if entry["path"] == "freepublish/delete"] == [42001, 0]
 
     with pytest.raises(WeChatClientException) as refused:

@@ -1,10 +1,14 @@
 """The sandbox's ``/cgi-bin/…`` API: the official paths, fields, token rules and errcodes.
 
-Every call goes through one pipeline, in the platform's order: HTTP method, access
-token, then any armed fault, then the endpoint. Errors are HTTP 200 with
+Every call goes through one pipeline, in the platform's order: HTTP method, size,
+access token, then any armed fault, then the endpoint. Errors are HTTP 200 with
 ``{"errcode", "errmsg"}`` as on the real API, so the production client (wechatpy)
 works against the sandbox unchanged. ``/_faults`` and ``/_calls`` let tests make the
-API misbehave and see what was called.
+API misbehave and see what was called (when enabled, for admins: `wechat.sandbox.access`).
+
+What the sandbox keeps is bounded: a call may bring at most ``WECHAT_SANDBOX_MAX_CALL_BYTES``
+and everything kept at most ``WECHAT_SANDBOX_MAX_BYTES``; past either the answer is errcode
+45001 with a hint saying which.
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ from flask import Blueprint, Response, abort, jsonify, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.extensions import get_redis
+from wechat.sandbox.access import admin_switch, switches_on
 from wechat.sandbox.config import setting
 from wechat.sandbox.events import Callback
-from wechat.sandbox.store import PublishStatus, Store, TokenState
+from wechat.sandbox.store import PublishStatus, StorageFull, Store, TokenState, TooManyFaults
 
 ERRMSG: dict[int, str] = {
     -1: "system error",
@@ -50,6 +55,7 @@ ERRMSG: dict[int, str] = {
     44002: "empty post data",
     44003: "empty news data",
     44004: "empty content",
+    45001: "media size out of limit",
     45002: "content size out of limit",
     45003: "title size out of limit",
     45004: "description size out of limit",
@@ -128,7 +134,21 @@ def endpoint(
 
 
 def _store() -> Store:
-    return Store(get_redis())
+    return Store(get_redis(), max_bytes=int(setting("WECHAT_SANDBOX_MAX_BYTES")))
+
+
+def _max_call_bytes() -> int:
+    return int(setting("WECHAT_SANDBOX_MAX_CALL_BYTES"))
+
+
+def limit_request_size() -> None:
+    """Before any sandbox view: no body is read past the per-call limit (chunked ones included)."""
+    app_limit = request.max_content_length
+    request.max_content_length = min(_max_call_bytes(), app_limit) if app_limit else _max_call_bytes()
+
+
+def _too_large() -> ApiError:
+    return ApiError(45001, f"the sandbox takes at most {_max_call_bytes()} bytes per call")
 
 
 # --- the pipeline ----------------------------------------------------------------------
@@ -144,24 +164,36 @@ def cgi_bin(name: str) -> Response:
             raise ApiError(40066)
         if request.method not in found.methods:
             raise ApiError(43002 if "POST" in found.methods else 43001)
+        if (request.content_length or 0) > _max_call_bytes():
+            raise _too_large()
         if found.needs_token:
             _check_token(store)
         fault = store.take_fault(name, CALL_FAULT_MODES)
         if fault is not None and fault["mode"] == "http500":
-            store.log_call(name, None, 500)
+            _log(store, name, None, 500)
             return Response("sandbox fault: HTTP 500", status=500, mimetype="text/plain")
         if fault is not None and fault["mode"] == "errcode":
             raise ApiError(fault["errcode"], "sandbox fault")
         if fault is not None:
             pause = fault["seconds"]
         body = found.view(store)
+    except RequestEntityTooLarge:  # a chunked body that ran past the per-call limit
+        body = _too_large().body()
+    except StorageFull as full:
+        body = ApiError(45001, f"the sandbox keeps at most {full.limit} bytes in all and is full").body()
     except ApiError as error:
         body = error.body()
-    store.log_call(name, body.get("errcode", 0), 200)
+    _log(store, name, body.get("errcode", 0), 200)
     # A "delay" fault answers only after the work is done: the caller may time out
     # although the call took effect, which is what the client must survive.
     time.sleep(pause)
     return jsonify(body)
+
+
+def _log(store: Store, name: str, errcode: int | None, status: int) -> None:
+    """The call log exists only with the switches (tests read it); otherwise nothing is kept of a call."""
+    if switches_on():
+        store.log_call(name, errcode, status)
 
 
 def _check_token(store: Store) -> None:
@@ -267,6 +299,8 @@ def _upload(kinds: frozenset[str], max_bytes: int) -> tuple[bytes, str]:
         raise ApiError(40005, "allowed: " + "/".join(sorted(kinds)))
     if len(data) > max_bytes:
         raise ApiError(40009, f"at most {max_bytes} bytes")
+    if len(data) > _max_call_bytes():
+        raise _too_large()
     return data, kind
 
 
@@ -547,14 +581,9 @@ def _fault_spec(raw: dict[str, Any]) -> tuple[dict[str, Any], int]:
     raise ValueError("mode must be errcode, http500, delay or expire_token")
 
 
-def _require_switches() -> None:
-    if not setting("WECHAT_SANDBOX_FAULTS"):
-        abort(404)
-
-
+@admin_switch
 def faults() -> tuple[Response, int] | Response:
     """GET lists, POST arms, DELETE disarms the sandbox's faults."""
-    _require_switches()
     store = _store()
     if request.method == "GET":
         return jsonify(store.faults())
@@ -570,13 +599,16 @@ def faults() -> tuple[Response, int] | Response:
         spec, times = _fault_spec(raw)
     except ValueError as error:
         return jsonify({"error": str(error)}), 400
-    fault_id = store.add_fault(spec, times)
+    try:
+        fault_id = store.add_fault(spec, times)
+    except TooManyFaults:
+        return jsonify({"error": "too many faults armed; DELETE /_faults first"}), 400
     return jsonify({**spec, "id": fault_id, "times": times}), 201
 
 
+@admin_switch
 def calls() -> Response:
     """GET the API calls logged since the last DELETE; DELETE empties the log."""
-    _require_switches()
     store = _store()
     if request.method == "DELETE":
         store.clear_calls()
@@ -584,9 +616,9 @@ def calls() -> Response:
     return jsonify(store.calls())
 
 
+@admin_switch
 def alter() -> tuple[Response, int] | Response:
     """POST `{article_id, find, replace}`: alter a published article's text (the read-back's mismatch path)."""
-    _require_switches()
     raw = request.get_json(silent=True)
     if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) for k in ("article_id", "find", "replace")):
         return jsonify({"error": "article_id, find and replace (strings) are expected"}), 400

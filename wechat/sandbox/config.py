@@ -14,8 +14,13 @@ DEFAULTS: dict[str, Any] = {
     "WECHAT_SANDBOX_PUBLISH_DELAY": 2.0,
     # Where the PUBLISHJOBFINISH event is POSTed; None pushes nothing.
     "WECHAT_SANDBOX_CALLBACK_URL": None,
-    # Serves /_faults and /_calls, the switches tests use to make the API misbehave.
-    "WECHAT_SANDBOX_FAULTS": True,
+    # Serves /_faults, /_calls and /_alter (to admins), the switches tests use to make the API misbehave,
+    # and keeps the call log. Off unless configured: they break and expose real deliveries.
+    "WECHAT_SANDBOX_FAULTS": False,
+    # What one call may bring (the channel's images are under 1 MB, its drafts well under) …
+    "WECHAT_SANDBOX_MAX_CALL_BYTES": 2 * 1024 * 1024,
+    # … and what the sandbox keeps in Redis in all (images, materials, drafts, articles).
+    "WECHAT_SANDBOX_MAX_BYTES": 64 * 1024 * 1024,
     "WECHAT_SANDBOX_ACCOUNT_NAME": "沙箱公众号",
     "WECHAT_TOKEN": "",
     "WECHAT_ENCODING_AES_KEY": None,

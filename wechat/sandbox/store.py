@@ -5,6 +5,10 @@ faults and the call log all live under ``huiying:wxsandbox:``. Nothing is held i
 process memory: gunicorn may answer consecutive calls from different processes.
 Time-dependent answers (token expiry, a publish job finishing) are decided lazily
 from timestamps stored here, so no background process is needed.
+
+Nothing grows without bound: what callers bring (images, materials, drafts and the
+articles they become) is counted against ``max_bytes``, and the remembered tokens, the
+armed faults and the call log are capped in number.
 """
 
 from __future__ import annotations
@@ -27,6 +31,10 @@ TOKEN_OVERLAP = 300
 TOKEN_MEMORY = 86_400
 #: The call log keeps this many most recent calls.
 CALL_LOG_SIZE = 1000
+#: Issued tokens remembered (anyone with the account's secret may ask for a new one at any rate).
+TOKENS_KEPT = 1000
+#: Faults armed at once.
+FAULTS_MAX = 100
 #: Publish ids and message ids look like real ones (large integers).
 ID_BASE = 2_247_483_000
 
@@ -51,12 +59,29 @@ class PublishStatus(enum.IntEnum):
     BANNED = 6
 
 
-class Store:
-    """Typed access to the sandbox's Redis keys; one instance per request is cheap."""
+class StorageFull(Exception):
+    """Keeping this would take the sandbox past its ``max_bytes``; nothing was stored."""
 
-    def __init__(self, client: redis.Redis, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
+class TooManyFaults(Exception):
+    """`FAULTS_MAX` faults are armed already."""
+
+
+class Store:
+    """Typed access to the sandbox's Redis keys; one instance per request is cheap.
+
+    ``max_bytes`` bounds what callers' data takes in all (None: no bound, for tests of other rules).
+    """
+
+    def __init__(self, client: redis.Redis, clock: Callable[[], float] = time.time,
+                 max_bytes: int | None = None) -> None:
         self.r = client
         self.clock = clock
+        self.max_bytes = max_bytes
 
     @staticmethod
     def key(*parts: str) -> str:
@@ -70,12 +95,32 @@ class Store:
     def _set_json(self, value: Any, *parts: str) -> None:
         self.r.set(self.key(*parts), json.dumps(value, ensure_ascii=False))
 
+    # --- what is stored, counted ------------------------------------------------------
+
+    def stored_bytes(self) -> int:
+        """Bytes of callers' data the sandbox keeps now (images, materials, drafts, articles)."""
+        return int(self.r.get(self.key("stored_bytes")) or 0)
+
+    def _reserve(self, size: int) -> None:
+        """Count ``size`` more bytes, or raise `StorageFull` and count nothing (atomic across processes)."""
+        used = self.r.incrby(self.key("stored_bytes"), size)
+        if self.max_bytes is not None and used > self.max_bytes:
+            self.r.decrby(self.key("stored_bytes"), size)
+            raise StorageFull(self.max_bytes)
+
+    def _release(self, size: int) -> None:
+        self.r.decrby(self.key("stored_bytes"), size)
+
     # --- access tokens -------------------------------------------------------------
 
     def _new_token(self, ttl: int) -> str:
         token = secrets.token_urlsafe(96)
         self.r.set(self.key("token", token), self.clock() + ttl, ex=ttl + TOKEN_MEMORY)
-        self.r.sadd(self.key("tokens"), token)
+        tokens = self.key("tokens")
+        self.r.zadd(tokens, {token: self.clock()})
+        # Only the newest are remembered: an older one answers 40001, as a token never issued would.
+        for raw, _score in self.r.zpopmin(tokens, max(self.r.zcard(tokens) - TOKENS_KEPT, 0)) or []:
+            self.r.delete(self.key("token", raw.decode()))
         return token
 
     def _expires_at(self, token: str) -> float | None:
@@ -123,18 +168,19 @@ class Store:
         """Make every issued token expired now (a fault switch); returns how many."""
         now = self.clock()
         expired = 0
-        for raw in self.r.smembers(self.key("tokens")):
+        for raw in self.r.zrange(self.key("tokens"), 0, -1):
             token = raw.decode()
             if self.r.set(self.key("token", token), now, keepttl=True, xx=True):
                 expired += 1
             else:
-                self.r.srem(self.key("tokens"), token)
+                self.r.zrem(self.key("tokens"), token)
         return expired
 
     # --- images and permanent materials -----------------------------------------------
 
     def put_image(self, data: bytes, content_type: str, ext: str) -> str:
-        """Keep image bytes; returns the file name they are served under."""
+        """Keep image bytes; returns the file name they are served under. Raises `StorageFull`."""
+        self._reserve(len(data))
         name = f"{secrets.token_hex(16)}.{ext}"
         self.r.hset(self.key("media", name), mapping={"type": content_type, "data": data})
         return name
@@ -147,9 +193,11 @@ class Store:
         return found[b"data"], found[b"type"].decode()
 
     def add_material(self, url: str) -> str:
-        """Register a permanent image material; returns its ``media_id``."""
+        """Register a permanent image material; returns its ``media_id``. Raises `StorageFull`."""
         media_id = secrets.token_urlsafe(48)
-        self._set_json({"url": url, "created_at": self.clock()}, "material", media_id)
+        material = {"url": url, "created_at": self.clock()}
+        self._reserve(len(json.dumps(material)) + len(media_id))
+        self._set_json(material, "material", media_id)
         return media_id
 
     def material_url(self, media_id: str) -> str | None:
@@ -160,10 +208,14 @@ class Store:
     # --- drafts ----------------------------------------------------------------------
 
     def add_draft(self, news_item: list[dict[str, Any]]) -> str:
-        """Save a draft of one or more articles; returns its ``media_id``."""
+        """Save a draft of one or more articles; returns its ``media_id``. Raises `StorageFull`.
+
+        Its bytes stay counted when it is published: the article is the same text.
+        """
         media_id = secrets.token_urlsafe(48)
         now = self.clock()
         draft = {"news_item": news_item, "create_time": int(now), "update_time": int(now)}
+        self._reserve(len(json.dumps(draft, ensure_ascii=False).encode()))
         self._set_json(draft, "draft", media_id)
         self.r.zadd(self.key("drafts"), {media_id: now})
         return media_id
@@ -173,9 +225,13 @@ class Store:
         return self._get_json("draft", media_id)
 
     def delete_draft(self, media_id: str) -> bool:
-        """Remove a draft; False when there was none."""
+        """Remove a draft (its bytes no longer count); False when there was none."""
         self.r.zrem(self.key("drafts"), media_id)
-        return bool(self.r.delete(self.key("draft", media_id)))
+        raw = self.r.getdel(self.key("draft", media_id))
+        if raw is None:
+            return False
+        self._release(len(raw))
+        return True
 
     def drafts(self, offset: int, count: int) -> tuple[int, list[tuple[str, dict[str, Any]]]]:
         """The total number of drafts and one page of them, newest first."""
@@ -286,7 +342,9 @@ class Store:
     # --- faults ----------------------------------------------------------------------
 
     def add_fault(self, spec: dict[str, Any], times: int) -> str:
-        """Arm a fault that fires on the next ``times`` matching calls."""
+        """Arm a fault that fires on the next ``times`` matching calls; `TooManyFaults` past `FAULTS_MAX`."""
+        if self.r.llen(self.key("faults")) >= FAULTS_MAX:
+            raise TooManyFaults()
         fault_id = secrets.token_hex(8)
         self._set_json({**spec, "id": fault_id}, "fault", fault_id)
         self.r.set(self.key("fault", fault_id, "left"), times)

@@ -1,4 +1,4 @@
-"""The sandbox viewer: the account's published articles, shown as a phone would show them.
+"""The sandbox viewer: the account's published articles, shown as a phone would show them, to signed-in users.
 
 The article HTML arrives through the API, so it is shown inside a sandboxed iframe
 (no scripts, no same-origin access) under a ``script-src 'none'`` policy: whatever a
@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, abort, render_template, request
 
 from app.extensions import get_redis
+from wechat.sandbox.access import signed_in
 from wechat.sandbox.config import setting
 from wechat.sandbox.store import Store
 
@@ -81,5 +82,5 @@ def article(article_id: str) -> Response:
 
 def register(bp: Blueprint) -> None:
     """Add the viewer's routes to the sandbox blueprint."""
-    bp.add_url_rule("/", "index", index)
-    bp.add_url_rule("/articles/<article_id>", "article", article)
+    bp.add_url_rule("/", "index", signed_in(index))
+    bp.add_url_rule("/articles/<article_id>", "article", signed_in(article))
