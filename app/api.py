@@ -11,11 +11,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from app.errors import Forbidden, HuiyingError, Invalid, TooLarge, Unauthenticated
 from app.extensions import csrf, db
 from app.models import ApiToken, User, hash_token
-from app.security import MAX_PAGE, json_problem
+from app.security import json_problem
 from app.timeutil import utcnow
 from app.tx import begin_write
 
@@ -25,25 +26,31 @@ MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def _bearer_user() -> User | None:
+    """The token's person, in one query: the token row joined to the person's row and roles.
+
+    The person's row is needed by every request anyway (roles, unit, `active`), so the token row rides along
+    in the same round trip and stays the authority: a revocation, an expiry or a deactivation counts at the
+    very next request, with or without Redis. (Before, this took three queries: the token, the person, the
+    roles. A Redis cache of the token could save nothing more — the person's row must still be read — and it
+    would add a round trip and a window in which a revoked token is still believed.)"""
     header = request.headers.get("Authorization", "")
     if not header.lower().startswith("bearer "):
         return None
-    token = header[7:].strip()
-    row = db.session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked.is_(False))
-    )
+    found = db.session.execute(
+        select(ApiToken, User).join(User, User.id == ApiToken.user_id).options(joinedload(User.role_rows))
+        .where(ApiToken.token_hash == hash_token(header[7:].strip()), ApiToken.revoked.is_(False))
+    ).unique().first()
     now = utcnow()
-    if row is None or not row.user.active or (row.expires_at is not None and row.expires_at <= now):
+    if found is None or not found[1].active or (found[0].expires_at is not None and found[0].expires_at <= now):
         raise Unauthenticated(_("令牌无效、已过期或已停用"))
+    row, user = found
     if row.last_used_at is None or now - row.last_used_at > TOKEN_USE_RESOLUTION:
         # its own short transaction, at most once a minute: never a lock held across the request
         token_id = row.id
         begin_write()
         db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
         db.session.commit()
-        row = db.session.get(ApiToken, token_id)
-        assert row is not None
-    return row.user
+    return user
 
 
 def actor() -> User:
@@ -101,25 +108,11 @@ def require_mapping(data: Any) -> dict[str, Any]:
 
 
 def page_args() -> tuple[int, int]:
-    """`page` (from 1) and `per_page` (default 20, at most 100)."""
-    fields = {}
-    try:
-        page = int(request.args.get("page", 1))
-        if not 1 <= page <= MAX_PAGE:
-            raise ValueError
-    except ValueError:
-        fields["page"] = _("应为 1–%(n)d 的整数", n=MAX_PAGE)
-        page = 1
-    try:
-        per_page = int(request.args.get("per_page", 20))
-        if not 1 <= per_page <= 100:
-            raise ValueError
-    except ValueError:
-        fields["per_page"] = _("应为 1–100 的整数")
-        per_page = 20
-    if fields:
-        raise Invalid(_("分页参数有误"), fields=fields)
-    return page, per_page
+    """`page` (from 1) and `per_page` (default 20, at most 100), validated by `app.openapi.Paging`."""
+    from app.openapi import Paging, parse_query
+
+    paging = parse_query(Paging, request.args, _("分页参数有误"))
+    return paging.page, paging.per_page
 
 
 def api_blueprint(name: str, import_name: str) -> Blueprint:

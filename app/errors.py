@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, jsonify, make_response, render_template, request
+from flask import Flask, Response, current_app, jsonify, make_response, redirect, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
@@ -92,6 +92,23 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path.startswith("/sandbox/wechat/cgi-bin/")
 
 
+def _page_of(path: str) -> str | None:
+    """The nearest page above a form's address (`/statements/5/reviews` → `/statements/5`), if any."""
+    adapter = current_app.url_map.bind("")
+    parts = path.rstrip("/").split("/")
+    while len(parts) > 1:
+        parts.pop()
+        candidate = "/".join(parts) or "/"
+        try:
+            adapter.match(candidate, method="GET")
+        except HTTPException:
+            continue
+        except Exception:  # a routing redirect (strict slashes): not worth following
+            continue
+        return candidate
+    return None
+
+
 def register(app: Flask) -> None:
     """JSON errors under /api (CONTRACT §3 error model), HTML pages elsewhere; never a bare 500."""
 
@@ -113,12 +130,19 @@ def register(app: Flask) -> None:
         return response
 
     @app.errorhandler(HTTPException)
-    def _http(error: HTTPException) -> tuple[Response, int] | tuple[str, int] | HTTPException:
+    def _http(error: HTTPException) -> Response | tuple[Response, int] | tuple[str, int] | HTTPException:
         status = error.code or 500
         if status < 400:
             return error
+        if status == 405 and request.method == "GET" and not _wants_json():
+            # a phone restoring a tab that was left on a form's address: open the page the form is on
+            page = _page_of(request.path)
+            if page is not None:
+                return redirect(page)
         if _wants_json():
             code = _HTTP_CODES.get(status, "invalid" if status < 500 else "server_error")
             message = _("请求内容过大") if status == 413 else (error.description or error.name)
             return jsonify({"error": {"code": code, "message": message}}), status
-        return render_template("error.html", status=status, message=error.description), status
+        # werkzeug's own descriptions are English: a page shows its Chinese heading and hint instead
+        own = error.description if error.description != type(error).description else None
+        return render_template("error.html", status=status, message=own), status

@@ -9,12 +9,15 @@ from sqlalchemy.orm import selectinload
 from app.api import actor, api_blueprint, json_body, page_args
 from app.extensions import db
 from app.models import Unit
+from app.openapi import Paging, operation
 from app.register import get_unit, unit_json, update_unit
+from app.schemas import UnitList, UnitOut, UnitUpdate
 
 bp = api_blueprint("units_api", __name__)
 
 
 @bp.get("/units")
+@operation("List units with their register", query=Paging, responses={200: UnitList})
 def list_units() -> Response:
     """Every unit with its register, by code; any signed-in role."""
     actor()
@@ -29,11 +32,13 @@ def list_units() -> Response:
 
 
 @bp.get("/units/<code>")
+@operation("A unit with its register", responses={200: UnitOut})
 def get_one(code: str) -> Response:
     actor()
     return jsonify(unit_json(get_unit(code)))
 
 
 @bp.put("/units/<code>")
+@operation("Change a unit's register (admin)", body=UnitUpdate, responses={200: UnitOut}, errors=(403,))
 def put_unit(code: str) -> Response:
     return jsonify(unit_json(update_unit(actor(), code, json_body())))

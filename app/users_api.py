@@ -12,6 +12,8 @@ from app.api import actor, api_blueprint, json_body, page_args
 from app.errors import Forbidden
 from app.extensions import db
 from app.models import Role, User
+from app.openapi import Paging, operation, parse_query
+from app.schemas import AuditList, AuditQuery, UserCreate, UserCreated, UserList, UserOut, UserUpdate
 
 bp = api_blueprint("users_api", __name__)
 
@@ -24,6 +26,7 @@ def _admin() -> User:
 
 
 @bp.get("/users")
+@operation("List users (admin)", query=Paging, responses={200: UserList}, errors=(403,))
 def list_users() -> Response:
     """Every user, by username (admin)."""
     _admin()
@@ -35,6 +38,7 @@ def list_users() -> Response:
 
 
 @bp.post("/users")
+@operation("Create a user (admin)", body=UserCreate, responses={201: UserCreated}, errors=(403,))
 def create_user() -> tuple[Response, int]:
     """A new user (admin); `password` in the answer only when the server chose it — shown this once."""
     user, password = accounts.admin_create_user(_admin(), json_body())
@@ -45,6 +49,7 @@ def create_user() -> tuple[Response, int]:
 
 
 @bp.put("/users/<username>")
+@operation("Change a user (admin)", body=UserUpdate, responses={200: UserOut}, errors=(403,))
 def update_user(username: str) -> Response:
     """Change any of name, unit, roles, email, phone, active (admin); never a deletion."""
     return jsonify(accounts.user_json(accounts.update_user(_admin(), username, json_body())))
@@ -56,19 +61,24 @@ def _auditor() -> None:
 
 
 @bp.get("/audit")
+@operation("The audit trail (office, admin)", query=AuditQuery, responses={200: AuditList}, errors=(403,))
 def audit_events() -> Response:
     """The audit trail, newest first, filtered (office, admin)."""
     _auditor()
+    paging = parse_query(AuditQuery, request.args, _("筛选条件有误"))
     filters = audit.parse_filters(request.args)
-    page, per_page = page_args()
+    page, per_page = paging.page, paging.per_page
     rows, total = audit.search(filters, offset=(page - 1) * per_page, limit=per_page)
     return jsonify({"items": [audit.event_json(e) for e in rows], "total": total})
 
 
 @bp.get("/audit.csv")
+@operation("The audit trail as CSV (office, admin)", query=AuditQuery, responses={200: "text/csv"},
+           errors=(403,))
 def audit_csv() -> Response:
     """The same events as CSV (office, admin): the export."""
     _auditor()
+    parse_query(AuditQuery, request.args, _("筛选条件有误"))
     body = audit.to_csv(audit.parse_filters(request.args))
     return Response(body, mimetype="text/csv", headers={
         "Content-Disposition": "attachment; filename=huiying-audit.csv"})

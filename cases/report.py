@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 from docx import Document
@@ -17,6 +18,14 @@ from cases import labels
 from cases.models import Case, EventKind
 
 TITLE_FONT, BODY_FONT, HEADING_FONT = "方正小标宋简体", "仿宋_GB2312", "黑体"
+#: What XML 1.0 cannot hold (C0 controls but tab and newlines, U+FFFE/U+FFFF): a case registered with a
+#: stray control character must still make a document, not a 500.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def xml_text(text: str) -> str:
+    """`text` without the characters a .docx or .xlsx cannot store."""
+    return NOT_XML.sub("", text)
 
 
 def _font(run: Run, name: str, size: float, bold: bool = False) -> None:
@@ -36,7 +45,7 @@ def _para(doc: Any, text: str, *, font: str = BODY_FONT, size: float = 16, bold:
         p.alignment = WD_ALIGN_PARAGRAPH.CENTER
     elif indent:
         p.paragraph_format.first_line_indent = Pt(size * 2)
-    _font(p.add_run(text), font, size, bold)
+    _font(p.add_run(xml_text(text)), font, size, bold)
 
 
 def _table(doc: Any, header: list[str], rows: list[list[str]]) -> None:
@@ -44,12 +53,12 @@ def _table(doc: Any, header: list[str], rows: list[list[str]]) -> None:
     table.style = "Table Grid"
     for cell, text in zip(table.rows[0].cells, header, strict=True):
         cell.text = ""
-        _font(cell.paragraphs[0].add_run(text), BODY_FONT, 12, bold=True)
+        _font(cell.paragraphs[0].add_run(xml_text(text)), BODY_FONT, 12, bold=True)
     for row in rows:
         cells = table.add_row().cells
         for cell, text in zip(cells, row, strict=True):
             cell.text = ""
-            _font(cell.paragraphs[0].add_run(text), BODY_FONT, 12)
+            _font(cell.paragraphs[0].add_run(xml_text(text)), BODY_FONT, 12)
 
 
 def _event_text(kind: str, data: dict[str, Any]) -> str:

@@ -11,10 +11,22 @@ from sqlalchemy import select
 from app.api import actor, api_blueprint, json_body
 from app.errors import Invalid
 from app.extensions import db
-from publishing import ledger, services
+from app.openapi import operation, parse_query
+from publishing import checkpoints, ledger, services
 from publishing.models import LedgerEntry, LedgerKind, Release
+from publishing.schemas import (
+    RETRY_CHANNEL,
+    CheckpointsOut,
+    LedgerOut,
+    LedgerQuery,
+    LedgerVerifyOut,
+    PublicReleasesOut,
+    PublicReleasesQuery,
+    RetractIn,
+)
+from review import renderings
 from review.models import Channel, Statement
-from review.render import to_safe_html
+from review.schemas import StatementOut
 from review.serialize import statement_json
 
 bp = api_blueprint("publishing_api", __name__)
@@ -34,28 +46,51 @@ def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
 
 
 @bp.get("/ledger")
+@operation("Ledger entries after a seq (public)", query=LedgerQuery, responses={200: LedgerOut}, public=True)
 def ledger_entries() -> Response:
-    actor()
+    """The public record (no sign-in, CONTRACT §13), with the latest signed checkpoint and its key."""
     after = _int_arg("after", 0, 0, 2**62)
     limit = _int_arg("limit", 100, 1, 1000)
+    latest = checkpoints.latest_stored()
     return jsonify({"entries": [ledger.entry_json(e) for e in ledger.entries_after(after, limit)],
-                    "head": ledger.head()})
+                    "head": ledger.head(), "checkpoint": latest.json() if latest else None,
+                    "checkpoint_key": checkpoints.public_key_info()})
+
+
+@bp.get("/ledger/checkpoints")
+@operation("Signed ledger checkpoints after a seq (public)", query=LedgerQuery, responses={200: CheckpointsOut},
+           public=True)
+def ledger_checkpoints() -> Response:
+    """Signed checkpoints after a seq, for whoever keeps copies of them (no sign-in)."""
+    after = _int_arg("after", 0, 0, 2**62)
+    limit = _int_arg("limit", 100, 1, 1000)
+    return jsonify({"checkpoints": [c.json() for c in checkpoints.stored_after(after, limit)],
+                    "checkpoint_key": checkpoints.public_key_info()})
 
 
 @bp.get("/ledger/verify")
+@operation("Recompute the ledger's hash chain (public)", responses={200: LedgerVerifyOut}, public=True)
 def ledger_verify() -> Response:
-    actor()
+    """The chain recomputed and held to the latest signed checkpoints (no sign-in, CONTRACT §13)."""
     result = ledger.verify()
     if result.ok:
-        return jsonify({"ok": True, "entries": result.entries, "head": result.head})
-    return jsonify({"ok": False, "first_bad_seq": result.first_bad_seq})
+        answer: dict[str, Any] = {"ok": True, "entries": result.entries, "head": result.head}
+        if result.checkpoint is not None:
+            answer["checkpoint"] = result.checkpoint.json()
+        return jsonify(answer)
+    answer = {"ok": False, "first_bad_seq": result.first_bad_seq}
+    if result.reason:
+        answer["reason"] = result.reason
+    return jsonify(answer)
 
 
 @bp.get("/public/releases")
+@operation("Publications and retractions, for a CMS that pulls", query=PublicReleasesQuery,
+           responses={200: PublicReleasesOut}, public=True)
 def public_releases() -> Response:
     """Publications and retractions after a ledger seq, for a CMS that pulls (no sign-in)."""
-    after = _int_arg("after", 0, 0, 2**62)
-    limit = _int_arg("limit", 50, 1, 200)
+    wanted = parse_query(PublicReleasesQuery, request.args)
+    after, limit = wanted.after, wanted.limit
     entries = db.session.scalars(
         select(LedgerEntry)
         .where(LedgerEntry.seq > after, LedgerEntry.kind.in_([LedgerKind.PUBLISHED, LedgerKind.RETRACTED]))
@@ -75,7 +110,7 @@ def public_releases() -> Response:
             "revision_hash": entry.revision_hash,
             "title": rel.revision.title,
             "digest": rel.revision.digest,
-            "html": to_safe_html(rel.revision.body) if published else "",
+            "html": renderings.html("portal", rel.revision.body) if published else "",
             "published_at": rel.published_at.isoformat() if rel.published_at else None,
             "ledger_seq": entry.seq,
             "url": portal.url if portal and portal.url else None,
@@ -86,12 +121,16 @@ def public_releases() -> Response:
 
 
 @bp.post("/statements/<int:statement_id>/retract")
+@operation("Retract a statement from every channel (leader)", body=RetractIn, responses={200: StatementOut},
+           errors=(403, 409))
 def retract(statement_id: int) -> Response:
     st = services.retract(actor(), statement_id, json_body())
     return jsonify(statement_json(db.session.get(Statement, st.id)))
 
 
 @bp.post("/statements/<int:statement_id>/deliveries/<channel>/retry")
+@operation("Retry a failed delivery (office, leader)", responses={200: StatementOut}, errors=(403, 409),
+           path_schemas={"channel": RETRY_CHANNEL})
 def retry(statement_id: int, channel: str) -> Response:
     delivery = services.retry_delivery(actor(), statement_id, channel)
     return jsonify(statement_json(db.session.get(Statement, delivery.statement_id)))

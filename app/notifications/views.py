@@ -9,9 +9,11 @@ from flask import Blueprint, Response, flash, g, jsonify, redirect, render_templ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.api import actor, api_blueprint, page_args
+from app.api import actor, api_blueprint
 from app.notifications import inbox
 from app.notifications.inbox import notification_json
+from app.openapi import operation, parse_query
+from app.schemas import Marked, NotificationList, NotificationOut, NotificationQuery
 
 api = api_blueprint("notifications_api", __name__)
 bp = Blueprint("notifications", __name__)
@@ -24,20 +26,24 @@ def _unread_only() -> bool:
 
 
 @api.get("/notifications")
+@operation("The caller's inbox", query=NotificationQuery, responses={200: NotificationList})
 def list_notifications() -> Response:
     """The caller's own notifications, newest first; `?unread=true` for the unread ones only."""
     user = actor()
-    page, per_page = page_args()
-    items, total = inbox.inbox(user, unread=_unread_only(), limit=per_page, offset=(page - 1) * per_page)
+    query = parse_query(NotificationQuery, request.args)
+    page, per_page = query.page, query.per_page
+    items, total = inbox.inbox(user, unread=query.unread, limit=per_page, offset=(page - 1) * per_page)
     return jsonify({"items": [notification_json(n) for n in items], "total": total})
 
 
 @api.post("/notifications/<int:notification_id>/read")
+@operation("Mark one notification read", responses={200: NotificationOut})
 def read_one(notification_id: int) -> Response:
     return jsonify(notification_json(inbox.mark_read(actor(), notification_id)))
 
 
 @api.post("/notifications/read-all")
+@operation("Mark all the caller's notifications read", responses={200: Marked})
 def read_all() -> Response:
     return jsonify({"marked": inbox.mark_all_read(actor())})
 
