@@ -6,6 +6,8 @@ Configuration comes from the environment (DATABASE_URL, REDIS_URL, …) as in pr
 
 from __future__ import annotations
 
+import os
+
 from app import create_app
 
 app = create_app()
@@ -14,3 +16,9 @@ app = create_app()
 @app.get("/bench/hello")
 def hello() -> str:
     return "ok"
+
+
+@app.get("/bench/pid")
+def pid() -> str:
+    """Which process answered (bench/memory.py samples the RSS of the web worker)."""
+    return str(os.getpid())

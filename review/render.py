@@ -58,6 +58,10 @@ def _allow_attribute(tag: str, name: str, value: str) -> bool:
     return False
 
 
+#: Bump on any change to what `to_safe_html` writes (extensions, allow-list): stored renderings
+#: (review/renderings.py) of the old version are then not reused.
+RENDERER_VERSION = "1"
+
 _MARKDOWN_EXTENSIONS = ["extra", "sane_lists", "nl2br"]
 # `align` survives the allow-list where an inline `style` would not.
 _MARKDOWN_CONFIG = {"extra": {"tables": {"use_align_attribute": True}}}

@@ -6,13 +6,14 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the channel, its callback and preview; serve the sandbox when no account is configured."""
+    """Register the channel, its callback and preview; serve the sandbox when asked to (`WECHAT_SANDBOX=1`)."""
+    from app.config import wechat_sandbox_served
     from app.extensions import csrf
     from publishing import channels
-    from review import preview
+    from review import preview, renderings
     from wechat.callback import bp as callback_bp
     from wechat.channel import WechatChannel
-    from wechat.render import render_article
+    from wechat.render import RENDERER_VERSION, article
 
     channels.register(WechatChannel())
     from review import checks
@@ -23,10 +24,12 @@ def init_app(app: Flask) -> None:
 
     readback.register()
     # Before upload, images keep their /media/ URLs, which the reviewer's browser can show.
-    preview.register(WechatChannel.name, lambda rev: render_article(rev.body).html)
+    renderings.register(WechatChannel.name, RENDERER_VERSION, "wechat.render:article_parts")  # rendered once
+    preview.register(WechatChannel.name, lambda rev: article(rev.body).html,
+                     lambda body: article(body, store=False).html)
     csrf.exempt(callback_bp)  # WeChat signs its pushes; it knows nothing of our forms
     app.register_blueprint(callback_bp)
-    if app.config.get("WECHAT_APP_ID"):
+    if not wechat_sandbox_served(app.config):  # CONTRACT §13: only with WECHAT_SANDBOX=1 and no real account
         return
     from wechat.sandbox import bp as sandbox_bp
 

@@ -122,6 +122,10 @@ _EXTERNAL_LINK = re.compile(r"^(https?|mailto):", re.IGNORECASE)
 _CELL_ALIGN = frozenset({"left", "center", "right"})
 _SPAN = re.compile(r"[0-9]{1,3}")
 
+#: Bump on any change to what `render_article` writes: stored renderings (review/renderings.py) of the old
+#: version are then not reused.
+RENDERER_VERSION = "1"
+
 #: Heading of the reference list; part of the article, so in the article's language.
 REFERENCES_HEADING = "参考链接"
 
@@ -305,6 +309,29 @@ def render_article(body_markdown: str, *, image_url: Callable[[str], str] | None
     return WechatArticleHtml(html=html, references=list(walker.references), images=walker.images)
 
 
+def article_parts(body_markdown: str) -> tuple[str, dict[str, list[str]]]:
+    """What the render helper stores for a body: the HTML with /media/ images, and what it cites and shows."""
+    article = render_article(body_markdown)
+    return article.html, {"references": article.references, "images": article.images}
+
+
+def article(body_markdown: str, *, image_url: Callable[[str], str] | None = None,
+            store: bool = True) -> WechatArticleHtml:
+    """`render_article`, rendered once per body (review/renderings.py) and reused; `image_url` maps each
+    /media/ image of the stored rendering to its uploaded URL. `store=False` for text nobody saved yet."""
+    from review import renderings
+
+    rendered = renderings.get("wechat", body_markdown, store=store)
+    images = list(rendered.data.get("images", []))
+    html = rendered.html
+    if image_url is not None:
+        # The walker writes every image as `<img src="/media/…"`; text and other attributes are escaped, so
+        # this exact opening can stand for nothing else.
+        for src in images:
+            html = html.replace(f'<img src="{escape(src)}"', f'<img src="{escape(image_url(src))}"')
+    return WechatArticleHtml(html=html, references=list(rendered.data.get("references", [])), images=images)
+
+
 def check_limits(title: str, digest: str, html: str) -> None:
     """Raise ContentLimitError on the first of WeChat's draft limits the article breaks."""
     if len(title) > TITLE_MAX_CHARS:
@@ -340,3 +367,30 @@ def check_limits(title: str, digest: str, html: str) -> None:
                 count=len(html),
             ),
         )
+
+
+_NOTICE_BOX = "margin:0 0 1.5em;padding:0.8em 1em;border-left:4px solid #c08000;background:#fffaf0;font-size:15px;"
+_NOTICE_HEAD = "margin:0 0 0.3em;font-weight:bold;color:#222;"
+_NOTICE_LINE = "margin:0;text-align:left;word-break:break-all;"
+
+
+def with_correction_notice(html: str, original: dict[str, object] | None) -> str:
+    """A correction's article opens with 更正说明 naming the original (publishing.corrections.original_of).
+
+    Only mp.weixin.qq.com links are clickable in an article: the original's article is linked when it went out
+    on WeChat, else its portal address is given as text.
+    """
+    if not original:
+        return html
+    from publishing.corrections import NOTICE_HEADING, notice_sentence
+
+    wechat_url, title = str(original.get("wechat_url") or ""), str(original.get("title") or "")
+    if _WECHAT_LINK.fullmatch(wechat_url):
+        where = f'原文：<a href="{escape(wechat_url)}" style="{STYLES["a"]}">{escape(title)}</a>'
+    else:
+        where = f"原文：{escape(str(original.get('url') or ''), quote=False)}"
+    notice = (f'<section style="{_NOTICE_BOX}"><p style="{_NOTICE_HEAD}">{NOTICE_HEADING}</p>'
+              f'<p style="{_NOTICE_LINE}">{escape(notice_sentence(original), quote=False)}</p>'
+              f'<p style="{_NOTICE_LINE}">{where}</p></section>')
+    opening_end = html.index(">") + 1  # inside the article's wrapper, before the body
+    return html[:opening_end] + notice + html[opening_end:]
