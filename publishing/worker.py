@@ -17,7 +17,6 @@ from publishing.queues import JOB_TIMEOUT, QUEUE_NAMES
 log = logging.getLogger(__name__)
 
 
-
 class ReleaseWorker(SimpleWorker):
     """Runs jobs in-process (no fork per job) inside the preloaded app's context.
 
@@ -36,6 +35,15 @@ class ReleaseWorker(SimpleWorker):
         # dequeue blocks for worker_ttl - 15 s, so maintenance (and the sweep) runs every `interval` s
         super().__init__(queues, connection=connection, maintenance_interval=interval,
                          worker_ttl=interval + 15, **kwargs)
+
+    def subscribe(self) -> None:
+        """RQ's command channel, listened to with a 1 s poll instead of RQ's 60 s: redis-py's listener thread
+        waits that long for a subscription again once the worker has unsubscribed, and RQ joins it when the
+        worker stops, so a stopping worker (a deploy, a burst run) could hang for a minute."""
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(
+            sleep_time=1, daemon=True, exception_handler=self._pubsub_exception_handler)
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         with self.app.app_context():
