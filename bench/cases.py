@@ -389,6 +389,7 @@ class Builder:
             "closed_at": closed_at, "outcome": "已核实并回应，舆情平息。" if status == "closed" else None,
             "urgency_rank": 9 if not is_open else (level or 0),
             "next_due_at": min(open_dues) if open_dues and is_open else None,
+            "first_response_at": held,
         })
         for code in dict.fromkeys([lead_code, *assisting]):
             self.rows.units.append({"case_id": cid, "unit_id": people.units[code]})

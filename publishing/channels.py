@@ -83,6 +83,10 @@ class Channel(Protocol):
     def retract(self, job: Dispatch) -> None:
         """Take the statement down from this channel (`job.reason` says why)."""
 
+    # Optional: `prepare(job) -> dict` — values to fix before the attempt that publishes (a timestamp every
+    # retry must repeat, say). The dispatcher stores them in the delivery's data with the claim itself, in the
+    # same transaction, and puts them in `job.data`; a channel without it stores what it needs by `remember`.
+
 
 _CHANNELS: dict[str, Channel] = {}
 

@@ -144,6 +144,22 @@ class LedgerEntry(db.Model):
         }
 
 
+class LedgerCheckpoint(db.Model):
+    """The head at one seq, signed with the checkpoint key (kept outside the database) — docs/ledger.md.
+
+    A copy of every row also goes to `LEDGER_CHECKPOINT_DIR`, so that rewriting or truncating the chain and
+    this table together is still found against the copy.
+    """
+
+    __tablename__ = "ledger_checkpoints"
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[str] = mapped_column(String(40))
+    signature: Mapped[str] = mapped_column(String(128))
+
+
 class LedgerHead(db.Model):
     """A single row locked by every append, so concurrent writers cannot fork the chain."""
 

@@ -10,28 +10,32 @@ import logging
 import random
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import joinedload
 
 from app.door import Conflict, transition, transition_where
 from app.extensions import db
+from app.models import User
 from app.notifications import notify
 from app.register import people
 from app.timeutil import utcnow
 from app.tx import after_commit, begin_write
 from cases.links import record_statement_published
-from publishing import ledger, queues
+from publishing import ledger, queues, readback
 from publishing.lifecycle import DELIVERY
 from publishing.models import Action, Delivery, DeliveryState, LedgerKind, Release
 from review.lifecycle import STATEMENT
 from review.models import Decision, Stage, Statement, Status, Verdict
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_ATTEMPTS = 8  # the default of DELIVERY_MAX_ATTEMPTS
 
@@ -61,6 +65,30 @@ def claim(delivery_id: int, key: str | None = None) -> str | None:
     attempts, and once they are gone the delivery fails (with a ledger entry) instead of looping forever.
     With `key`, only the row carrying that delivery key (a job from another database's Redis is ignored).
     """
+    taken = take(delivery_id, key)
+    return taken.token if taken is not None else None
+
+
+@dataclass(frozen=True)
+class Taken(Generic[T]):
+    """A claim that holds: its token, and what `prepare` read in the claiming transaction."""
+
+    token: str
+    prepared: T | None
+
+
+def take(delivery_id: int, key: str | None = None, *, going_live: bool = False,
+         prepare: Callable[[Delivery, str], T] | None = None, options: Sequence[Any] = ()) -> Taken[T] | None:
+    """`claim`, and in the same transaction (one commit) what the attempt needs before its channel works.
+
+    `prepare(delivery, token)` reads what the channel will be given while the claim's transaction is open, so
+    no second transaction is needed to read it. With `going_live`, a due publication moves its statement to
+    `publishing` here too (`went_live`): the statement row is locked before the delivery, in the order every
+    settle and the retraction take them. `options` are loader options for the claimed row (what `prepare`
+    reads, in one query rather than one per relationship). Should `prepare` fail, the claim is still
+    committed (the attempt counts and its lease runs out), so a delivery that cannot even be read uses up its
+    attempts and fails.
+    """
     begin_write()
     now = utcnow()
     token = str(uuid.uuid4())
@@ -71,6 +99,7 @@ def claim(delivery_id: int, key: str | None = None) -> str | None:
     abandoned = and_(Delivery.state == DeliveryState.SENDING, Delivery.lease_until < now)
     mine = Delivery.delivery_key == key if key is not None else Delivery.id == delivery_id
     claimable = (mine, or_(ready, abandoned))
+    st = _going_live(delivery_id, now) if going_live else None
     claimed = transition_where(
         Delivery, DELIVERY, "claimed", delivery_id, state_attr="state",
         from_states=(DeliveryState.PENDING, DeliveryState.SENDING),
@@ -79,8 +108,22 @@ def claim(delivery_id: int, key: str | None = None) -> str | None:
                 "attempts": Delivery.attempts + 1},
     )
     if claimed:
+        prepared = None
+        try:
+            d = db.session.scalar(select(Delivery).where(Delivery.id == delivery_id).options(*options)
+                                  .execution_options(populate_existing=True))
+            assert d is not None
+            if st is not None and d.action == Action.PUBLISH and STATEMENT.allows(st.status, "went_live"):
+                transition(st, STATEMENT, "went_live", actor=None, values={"updated_at": now})
+            if prepare is not None:
+                prepared = prepare(d, token)
+        except Exception:
+            db.session.rollback()
+            log.exception("delivery %s: could not prepare the attempt", delivery_id)
+            claim(delivery_id, key)  # count the attempt all the same; its lease runs out, the sweep retries
+            raise
         db.session.commit()
-        return token
+        return Taken(token, prepared)
     spent = db.session.execute(
         select(Delivery.attempts, Delivery.last_error).where(
             Delivery.id == delivery_id, *claimable, Delivery.attempts >= max_attempts())
@@ -93,6 +136,22 @@ def claim(delivery_id: int, key: str | None = None) -> str | None:
             reason += f"；最后一次错误：{last_error}"
         fail(delivery_id, None, reason[:1000])
     return None
+
+
+def _going_live(delivery_id: int, now: datetime) -> Statement | None:
+    """The statement, locked, if this delivery is a due publication of a statement not yet `publishing`."""
+    row = db.session.execute(
+        select(Delivery.statement_id, Delivery.action, Delivery.due_at, Statement.status)
+        .join(Statement, Statement.id == Delivery.statement_id).where(Delivery.id == delivery_id)
+    ).first()
+    if row is None or row.action != Action.PUBLISH or row.due_at > now or not STATEMENT.allows(row.status, "went_live"):
+        return None
+    return _statement_locked(row.statement_id)
+
+
+def keep(d: Delivery, values: dict[str, Any]) -> None:
+    """In the claiming transaction (`take`'s `prepare`): store values in the claimed row's data with the claim."""
+    d.data = {**(d.data or {}), **values}
 
 
 def _locked(delivery_id: int) -> Delivery | None:
@@ -116,7 +175,9 @@ def _statement_locked(statement_id: int) -> Statement:
     # the bare row first (a joined eager load under FOR UPDATE keeps stale joined rows on PostgreSQL)
     db.session.execute(select(Statement.id).where(Statement.id == statement_id).with_for_update())
     st = db.session.scalar(
-        select(Statement).where(Statement.id == statement_id).execution_options(populate_existing=True)
+        select(Statement).where(Statement.id == statement_id)
+        .options(joinedload(Statement.unit), joinedload(Statement.author))  # the ledger entry names them
+        .execution_options(populate_existing=True)
     )
     assert st is not None
     return st
@@ -195,15 +256,15 @@ def heartbeat(delivery_id: int, token: str) -> Iterator[threading.Event]:
         thread.join(timeout=period + 5)
 
 
-def mark_staged(delivery_id: int, token: str) -> None:
-    begin_write()
-    d = _mine(delivery_id, token)
-    if d is None:
-        db.session.rollback()
-        raise LostClaim(delivery_id)
-    now = utcnow()
-    _step(d, token, "staged", {"staged_at": now, "lease_until": now + lease()})
-    db.session.commit()
+def _staged(d: Delivery, token: str, at: datetime | None) -> None:
+    """The channel staged this attempt's delivery (`at`): recorded with the step that settles the attempt.
+
+    No commit of its own: until the attempt settles the row is `sending`, which every reader (the retraction,
+    the sweep) already treats as "maybe out there", and a channel's stage stores its own ids as it gets them
+    (`remember`), so a worker that dies before the settle leaves nothing a takeover cannot find.
+    """
+    if at is not None and d.staged_at is None:
+        _step(d, token, "staged", {"staged_at": at})
 
 
 def _step(d: Delivery, token: str, event: str, values: dict[str, Any], **audit_args: Any) -> None:
@@ -217,17 +278,18 @@ def _step(d: Delivery, token: str, event: str, values: dict[str, Any], **audit_a
 
 
 def release(delivery_id: int, token: str, *, at: datetime | None, error: str | None = None,
-            attempt: bool = True) -> Delivery | None:
+            attempt: bool = True, staged_at: datetime | None = None) -> Delivery | None:
     """Give the delivery back as pending (ready at `at`) and queue its next attempt after the commit.
 
     `attempt=False` when nothing was tried (staged ahead of go-live, waiting for WeChat's answer): the
-    attempt counted at the claim is given back.
+    attempt counted at the claim is given back. `staged_at`: the channel staged it in this attempt.
     """
     begin_write()
     d = _mine(delivery_id, token)
     if d is None:
         db.session.rollback()
         return None
+    _staged(d, token, staged_at)
     values: dict[str, Any] = {"claim_token": None, "lease_until": None, "next_attempt_at": at}
     if not attempt:
         values["attempts"] = max(0, d.attempts - 1)
@@ -241,43 +303,43 @@ def release(delivery_id: int, token: str, *, at: datetime | None, error: str | N
     return d
 
 
-def begin_publishing(statement_id: int) -> None:
-    """At go-live the statement shows `publishing` until every channel has settled."""
-    begin_write()
-    st = _statement_locked(statement_id)
-    if STATEMENT.allows(st.status, "went_live"):
-        st.updated_at = utcnow()
-        transition(st, STATEMENT, "went_live", actor=None)
-    db.session.commit()
-
-
 def succeed(delivery_id: int, token: str, *, url: str | None, external_id: str | None,
-            details: dict[str, Any]) -> bool:
-    """The channel has the statement out: record it, and the ledger entry once every channel is out."""
+            details: dict[str, Any], staged_at: datetime | None = None, statement_id: int | None = None) -> bool:
+    """The channel has the statement out: record it, and the ledger entry once every channel is out.
+
+    One commit settles the attempt: the delivery, the statement, the ledger entry, and the read-back's due
+    time (CONTRACT §10), whose job is queued after the commit (the sweep queues it should that be lost).
+    `statement_id`: the delivery's, when the caller knows it (saves reading the row twice).
+    """
     begin_write()
-    d = db.session.get(Delivery, delivery_id)
-    assert d is not None
-    st = _statement_locked(d.statement_id)
+    if statement_id is None:
+        found = db.session.get(Delivery, delivery_id)
+        assert found is not None
+        statement_id = found.statement_id
+    st = _statement_locked(statement_id)
     d = _mine(delivery_id, token)
     if d is None:
         db.session.rollback()
         return False
     now = utcnow()
     try:
+        _staged(d, token, staged_at)
         transition(d, DELIVERY, "out", actor=None, state_attr="state", where=_as_claimant(d, token),
                    action=f"delivery.{d.channel}.published",
                    values={"url": url, "external_id": external_id, "published_at": now, "last_error": None,
-                           "claim_token": None, "lease_until": None, "data": {**(d.data or {}), **details}},
+                           "claim_token": None, "lease_until": None, "data": {**(d.data or {}), **details},
+                           "readback_due_at": now + readback.LEASE},
                    after={"state": DeliveryState.PUBLISHED.value, "url": url, "external_id": external_id})
-    except Conflict:
+    except (Conflict, LostClaim):
         db.session.rollback()
         return False
     _settle_statement(st, d.release, "channel_out")
+    after_commit(db.session, lambda: readback.enqueue(delivery_id))
     db.session.commit()
     return True
 
 
-def fail(delivery_id: int, token: str | None, reason: str) -> bool:
+def fail(delivery_id: int, token: str | None, reason: str, *, staged_at: datetime | None = None) -> bool:
     """The delivery cannot succeed: record the reason, a `delivery_failed` ledger entry, alert the office.
 
     Without a token, only a delivery nobody holds (pending, or sending under an expired lease) is failed:
@@ -302,11 +364,13 @@ def fail(delivery_id: int, token: str | None, reason: str) -> bool:
         db.session.rollback()
         return False
     try:
+        if token:
+            _staged(d, token, staged_at)
         transition(d, DELIVERY, "failed", actor=None, state_attr="state", where=where,
                    action=f"delivery.{d.channel}.failed",
                    values={"last_error": reason, "claim_token": None, "lease_until": None},
                    after={"state": DeliveryState.FAILED.value, "reason": reason})
-    except Conflict:
+    except (Conflict, LostClaim):
         db.session.rollback()
         return False
     rel = d.release
@@ -341,19 +405,18 @@ def retracted(delivery_id: int, token: str) -> bool:
 
 
 def approvers(release: Release) -> list[dict[str, Any]]:
-    """Who approved the released revision, stage by stage (for the ledger and the pages)."""
-    rows = db.session.scalars(
-        select(Decision).where(
-            Decision.statement_id == release.statement_id,
-            Decision.revision_id == release.revision_id,
-            Decision.decision == Verdict.APPROVE,
-        ).order_by(Decision.id)
-    )
-    latest_round = max((d.round for d in release.statement.decisions if d.revision_id == release.revision_id),
-                       default=0)
+    """Who approved the released revision, stage by stage (for the ledger and the pages): one query."""
+    rows = db.session.execute(
+        select(Decision.round, Decision.stage, Decision.decision, Decision.at, User.username, User.display_name)
+        .join(User, User.id == Decision.reviewer_id)
+        .where(Decision.statement_id == release.statement_id, Decision.revision_id == release.revision_id)
+        .order_by(Decision.id)
+    ).all()
+    latest_round = max((r.round for r in rows), default=0)
     return [
-        {"stage": d.stage, "username": d.reviewer.username, "name": d.reviewer.name, "at": d.at.isoformat()}
-        for d in rows if d.round == latest_round and d.stage in (Stage.EXPERT, Stage.LEADER)
+        {"stage": r.stage, "username": r.username, "name": r.display_name or r.username, "at": r.at.isoformat()}
+        for r in rows
+        if r.round == latest_round and r.decision == Verdict.APPROVE and r.stage in (Stage.EXPERT, Stage.LEADER)
     ]
 
 
@@ -390,8 +453,7 @@ def _settle_statement(st: Statement, rel: Release, event: str) -> None:
         target = Status.PARTIALLY_PUBLISHED if DeliveryState.PUBLISHED in states else Status.FAILED
     else:
         target = Status.PUBLISHING
-    st.updated_at = now
-    transition(st, STATEMENT, event, to=target, actor=None)
+    transition(st, STATEMENT, event, to=target, actor=None, values={"updated_at": now})
 
 
 def _published_payload(st: Statement, rel: Release) -> dict[str, Any]:

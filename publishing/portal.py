@@ -12,8 +12,9 @@ from flask import current_app
 
 from app.signing import sign
 from app.timeutil import utcnow
+from publishing import corrections
 from publishing.channels import Dispatch, PermanentError, Published, TransientError
-from review.render import to_safe_html
+from review import renderings
 
 WEBHOOK_TIMEOUT = 10  # CONTRACT §4: a request times out after at most 10 s
 MAX_ANSWER = 64 * 1024  # a CMS's answer is a small JSON object; more is not read
@@ -27,6 +28,13 @@ class PortalChannel:
     def stage(self, job: Dispatch) -> None:
         """Nothing to prepare: the pages render from the approved revision."""
 
+    def prepare(self, job: Dispatch) -> dict[str, Any]:
+        """Stored with the claim of the attempt that publishes: the webhook's `published_at`, fixed once so
+        every retry sends the same body (CONTRACT §4), at no commit of its own."""
+        if current_app.config.get("PORTAL_WEBHOOK_URL") and job.data.get("published_at") is None:
+            return {"published_at": utcnow().isoformat()}
+        return {}
+
     def publish(self, job: Dispatch) -> Published:
         url = job.portal_url
         webhook = current_app.config.get("PORTAL_WEBHOOK_URL")
@@ -36,16 +44,19 @@ class PortalChannel:
         if published_at is None:  # fixed at the first attempt so every retry sends the same body
             published_at = utcnow().isoformat()
             job.remember(published_at=published_at)
+        original = job.extra.get("corrects")
         answer = self._post(webhook, job.delivery_key, {
             "event": "statement.published",
             "statement_id": job.statement_id,
             "revision_hash": job.revision_hash,
             "title": job.title,
             "digest": job.digest,
-            "html": to_safe_html(job.body),
+            # a correction opens with its 更正说明 on the CMS's page too
+            "html": (corrections.notice_html(original) if original else "") + renderings.html("portal", job.body),
             "published_at": published_at,
             "ledger_seq": None,
             "url": url,
+            "corrects": {k: original[k] for k in ("statement_id", "title", "url")} if original else None,
         })
         their_url = answer.get("url") if isinstance(answer, dict) else None
         if isinstance(their_url, str) and their_url.startswith(("https://", "http://")) and len(their_url) <= 512:

@@ -34,8 +34,8 @@ from app.tx import begin_write
 from publishing import ledger, queues
 from publishing.models import Delivery, DeliveryState, LedgerKind
 from publishing.verify import differences, normalize
+from review import renderings
 from review.models import Channel, Statement
-from review.render import to_safe_html
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,11 @@ Expected = Callable[[str], str]
 _READERS: dict[str, tuple[Reader, Expected]] = {}
 
 
-def register(channel: str, reader: Reader, expected: Expected = to_safe_html) -> None:
+def _portal_html(body: str) -> str:
+    return renderings.html("portal", body)  # the stored rendering of the approved text
+
+
+def register(channel: str, reader: Reader, expected: Expected = _portal_html) -> None:
     """Called by a channel package at app start: how to read it back, and what it should show."""
     _READERS[channel] = (reader, expected)
 

@@ -61,6 +61,8 @@ def _config(database_url: str, media: str, **extra: Any) -> dict[str, Any]:
         "WTF_CSRF_ENABLED": True,
         # Production hashes with scrypt; tests create many users and need not pay for it.
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        # The WeChat channel publishes to the built-in sandbox (CONTRACT §13: served only when asked for).
+        "WECHAT_SANDBOX": True,
         "WECHAT_SANDBOX_PUBLISH_DELAY": 0.2,
         **extra,
     }

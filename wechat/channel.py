@@ -26,7 +26,7 @@ from publishing.channels import Dispatch, PermanentError, Published, TransientEr
 from review.render import MEDIA_SRC
 from wechat import client, images
 from wechat.client import WechatClient, WechatPermanent
-from wechat.render import ContentLimitError, check_limits, render_article
+from wechat.render import ContentLimitError, article, check_limits, with_correction_notice
 
 #: freepublish/get's publish_status values other than 0 (success) and 1 (publishing).
 FAILED_STATUS: dict[int, str] = {
@@ -103,18 +103,19 @@ class WechatChannel:
     def _draft(self, api: WechatClient, job: Dispatch) -> None:
         # Limits first, with a stand-in for each image URL: a statement that cannot go
         # out costs no upload, no draft and no quota.
-        estimate = render_article(job.body, image_url=lambda _src: PLACEHOLDER_IMAGE_URL)
-        self._check(job, estimate.html)
+        corrects = job.extra.get("corrects")
+        estimate = article(job.body, image_url=lambda _src: PLACEHOLDER_IMAGE_URL)
+        self._check(job, with_correction_notice(estimate.html, corrects))
+        # Images and covers are remembered by content where they are uploaded (wechat/images.py), so a worker
+        # that dies before the draft exists uploads none of them again; their URLs and media id are stored
+        # with the draft's id, in one commit (the worker's heartbeat keeps the lease meanwhile).
         uploaded: dict[str, str] = {}
         for src in estimate.images:
             uploaded[src] = images.body_image_url(api, _sha256(src))
-            # Stored as it goes: a record of what WeChat shows, and it renews our lease on the delivery.
-            _remember(job, image_urls=dict(uploaded))
-        html = render_article(job.body, image_url=uploaded.__getitem__).html
+        html = with_correction_notice(article(job.body, image_url=uploaded.__getitem__).html, corrects)
         self._check(job, html)
         cover = _sha256(estimate.images[0]) if estimate.images else job.unit_cover
         thumb_media_id = images.cover_media_id(api, cover)
-        _remember(job, thumb_media_id=thumb_media_id)
         answer = api.draft.add([{
             "title": job.title,
             "author": _author(job),
@@ -123,7 +124,8 @@ class WechatChannel:
             "content_source_url": job.portal_url,
             "thumb_media_id": thumb_media_id,
         }])
-        _remember(job, media_id=answer["media_id"])
+        # the draft's id the moment it is returned: with it, no later attempt makes a second draft
+        _remember(job, image_urls=uploaded, thumb_media_id=thumb_media_id, media_id=answer["media_id"])
 
     # --- publish -------------------------------------------------------------------------
 

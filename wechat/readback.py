@@ -7,7 +7,7 @@ from publishing import readback
 from publishing.channels import PermanentError, TransientError
 from publishing.models import Delivery
 from wechat import client
-from wechat.render import render_article
+from wechat.render import article
 
 
 def read_article(d: Delivery) -> str:
@@ -32,7 +32,7 @@ def read_article(d: Delivery) -> str:
 
 def expected_article(body: str) -> str:
     """What the channel sent for this body (image addresses aside, which carry no text)."""
-    return render_article(body).html
+    return article(body).html
 
 
 def register() -> None:

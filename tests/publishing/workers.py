@@ -214,6 +214,7 @@ class WorkerProcess:
             "DELIVERY_LEASE_SECONDS": str(LEASE_SECONDS),
             "SWEEP_INTERVAL_SECONDS": str(SWEEP_SECONDS),
             "PUBLIC_BASE_URL": "http://huiying.test",
+            "WECHAT_SANDBOX": "1",  # as the test app: the WeChat channel publishes to the sandbox
             "SECRET_KEY": "test",
             "PYTHONUNBUFFERED": "1",
         }
