@@ -92,6 +92,13 @@ def cases_for_statement(statement_id: int) -> list[Case]:
     ))
 
 
+def note_counted(case: Case, at: datetime) -> None:
+    """A counted response held at `at`: keep the case's earliest one (a response recorded late may have been
+    held before those already known)."""
+    if case.first_response_at is None or at < case.first_response_at:
+        case.first_response_at = at
+
+
 def record_statement_published(statement_id: int, at: datetime) -> list[int]:
     """A linked statement went out at `at` (its ledger time): every linked case gets a counted response.
 
@@ -120,6 +127,7 @@ def record_statement_published(statement_id: int, at: datetime) -> list[int]:
             response = CaseResponse(case_id=case.id, form=ResponseForm.STATEMENT.value, statement_id=statement_id)
             db.session.add(response)
         response.counted, response.held_at = True, at
+        note_counted(case, at)
         db.session.flush()
         stopped = clock.stop(case, ResponseForm.STATEMENT, at)
         if case.is_open:

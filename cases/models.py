@@ -134,6 +134,9 @@ class Case(db.Model):
     # Denormalised by the services so the register is an index scan, not a per-row computation.
     urgency_rank: Mapped[int] = mapped_column(default=UNGRADED_RANK)
     next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The earliest counted response's time (None until one): the reports' response time is one column
+    #: read per case instead of a join and an aggregate over every response (cases.links.note_counted).
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     lead_unit: Mapped[Unit] = relationship(foreign_keys=[lead_unit_id])
     creator: Mapped[User] = relationship(foreign_keys=[created_by])

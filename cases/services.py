@@ -182,6 +182,8 @@ def respond(actor: User, case_id: int, data: Any) -> CaseResponse:
                             held_at=held_at, note=values.note, evidence_url=values.evidence_url,
                             counted=counted, recorded_by=actor.id)
     db.session.add(response)
+    if counted and held_at:
+        links.note_counted(case, held_at)
     db.session.flush()
     stopped = clock.stop(case, values.form, held_at) if counted and held_at else []
     add_event(case, EventKind.RESPONDED, actor, {

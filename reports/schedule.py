@@ -1,8 +1,11 @@
 """Documents made on schedule: each morning the day before's 舆情日志, each Monday the last week's 通报.
 
 The worker's sweep asks what is due from the clock alone, so a Redis flush or a restart loses nothing:
-a file missing at 07:00 or later is made at the next sweep. UNIQUE(kind, period_first) keeps one file
-per period however many workers race, and only the worker whose row went in tells the office.
+a file missing at 07:00 or later is made at the next sweep. When the worker was down for days, the gap
+after the last file of each kind is filled too (at most `BACKFILL` periods back), oldest first; the office
+is told of the newest of each kind only, so a week's outage does not fill its inbox. UNIQUE(kind,
+period_first) keeps one file per period however many workers race, and only the worker whose row went in
+tells the office.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from datetime import datetime, time, timedelta
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -26,6 +29,9 @@ from reports.period import Period
 
 #: Offices open at eight; the documents are waiting by seven.
 MORNING = time(7, 0)
+#: How far back a gap is filled: a month of daily logs, two months of weekly bulletins.
+BACKFILL = {FileKind.DAILY_LOG: 31, FileKind.WEEKLY_BULLETIN: 8}
+STEP = {FileKind.DAILY_LOG: timedelta(days=1), FileKind.WEEKLY_BULLETIN: timedelta(days=7)}
 
 
 def due(now: datetime) -> list[tuple[FileKind, Period]]:
@@ -38,6 +44,24 @@ def due(now: datetime) -> list[tuple[FileKind, Period]]:
         monday -= timedelta(days=7)
     return [(FileKind.DAILY_LOG, Period(yesterday, yesterday)),
             (FileKind.WEEKLY_BULLETIN, Period(monday - timedelta(days=7), monday - timedelta(days=1)))]
+
+
+def pending(now: datetime) -> list[tuple[FileKind, Period]]:
+    """What `sweep` should make, oldest first: each kind's latest due period and, when files of that kind
+    exist, every period between the last one made and it (bounded by `BACKFILL`). A new installation
+    starts with the latest only: nothing is made for days before it existed."""
+    wanted: list[tuple[FileKind, Period]] = []
+    for kind, latest in due(now):
+        last = db.session.scalar(select(func.max(ReportFile.period_first)).where(ReportFile.kind == kind.value))
+        periods = [latest]
+        if last is not None:
+            first = latest.first
+            while len(periods) < BACKFILL[kind] and first - STEP[kind] > last:
+                first -= STEP[kind]
+                periods.append(Period(first, first + STEP[kind] - timedelta(days=1)))
+        wanted += [(kind, period) for period in reversed(periods)]
+    db.session.rollback()
+    return wanted
 
 
 def _make(kind: FileKind, period: Period, now: datetime) -> bytes:
@@ -57,7 +81,8 @@ def sweep(now: datetime | None = None) -> int:
     """Make what is due and not yet made; returns files made."""
     now = now or utcnow()
     made = 0
-    for kind, period in due(now):
+    newest = {kind: period for kind, period in due(now)}
+    for kind, period in pending(now):
         exists = db.session.scalar(select(ReportFile.id).where(ReportFile.kind == kind.value,
                                                                ReportFile.period_first == period.first))
         db.session.rollback()  # end the read before the (possibly slow) document is made
@@ -72,6 +97,7 @@ def sweep(now: datetime | None = None) -> int:
             .on_conflict_do_nothing(index_elements=["kind", "period_first"]).returning(ReportFile.id))
         if new_id is not None:
             made += 1
+        if new_id is not None and newest[kind] == period:
             with force_locale("zh_Hans_CN"):
                 subject, body = _title(kind, period), _("可在“督查与考核”页面下载。")
             notifications.notify("report_ready", f"report_file:{kind.value}:{period.first}", office_people(),

@@ -177,3 +177,12 @@ def test_who_may_ask_and_bad_input(app: Flask) -> None:
     assert (s["from"], s["to"]) == (this_month.first.isoformat(), this_month.last.isoformat())
     assert s["freshness"] == {"portal_days": None, "wechat_days": None}
     assert s["cases"]["total"] == 0 and s["deadlines"]["response"]["on_time_rate"] is None
+
+
+def test_a_response_recorded_late_but_held_earlier_is_the_first(app: Flask) -> None:
+    """The response time counts from the earliest counted response, whatever order they were recorded in."""
+    reg = Register(app)
+    reg.case("x", "A", "weibo", "2026-11-02 08:00", level=3,
+             responses=(("press_conference", "2026-11-03 08:00"), ("expert_interpretation", "2026-11-02 12:00")))
+    s = get(reg.cast.office, "from=2026-11-01&to=2026-11-30")
+    assert s["response_hours"]["3"] == {"median": 4.0, "p90": 4.0}

@@ -41,6 +41,8 @@ def test_a_case_reported_upward_with_its_file(app: Flask) -> None:
     web = login(app, "office")
     path = f"/reports/upward?case={case['id']}"
     resp = post(web, path, recipient="", method="fax", reported_at="2026-11-02T09:30")
+    assert resp.status_code == 302  # post/redirect/get: the page shows the refusal and what was typed
+    resp = web.get(resp.headers["Location"])
     assert resp.status_code == 400
     html = resp.get_data(as_text=True)
     assert html.count('class="field-error"') == 2 and "请选择报送方式" in html and "必填" in html
@@ -89,6 +91,8 @@ def test_a_bulletin_reported_upward_is_the_office_s_to_record(app: Flask) -> Non
     web = login(app, "office")
     resp = post(web, "/reports/upward", recipient="省农业农村厅", method="system", reference="",
                 reported_at="2026-11-03T08:00", **{"from": "2026-10-01", "to": ""})
+    assert resp.status_code == 302
+    resp = web.get(resp.headers["Location"])
     assert resp.status_code == 400
     html = resp.get_data(as_text=True)
     assert html.count('class="field-error"') == 2  # the system's name and the period's end
@@ -126,3 +130,30 @@ def test_the_morning_log_and_monday_bulletin_are_made_once_and_announced(app: Fl
     assert "本期共监测收集舆情1起" in doc_text(resp.data)
     assert "舆情日志" in doc_text(web.get(f"/reports/files/{files['daily_log']}").data)
     assert login(app, "leader_a").get(f"/reports/files/{files['daily_log']}").status_code == 403
+
+
+def test_days_the_worker_was_down_are_filled_in_and_only_the_newest_announced(app: Flask) -> None:
+    cast = Cast(app)
+    cast.case(discovered_at="2026-11-26T10:00:00+08:00")
+    with app.app_context():
+        assert schedule.sweep(datetime(2026, 11, 26, 7, 30, tzinfo=SHANGHAI)) == 2  # log 11-25, bulletin 11-16
+    for n in cast.office.get("/notifications").get_json()["items"]:
+        cast.office.post(f"/notifications/{n['id']}/read", {})
+    # the worker is down from Thursday to Monday morning
+    monday_morning = datetime(2026, 11, 30, 7, 5, tzinfo=SHANGHAI)
+    with app.app_context():
+        assert schedule.sweep(monday_morning) == 5
+        assert schedule.sweep(monday_morning) == 0
+        made = sorted((f.kind, f.period_first.isoformat()) for f in db.session.scalars(select(ReportFile)))
+    assert made == [("daily_log", f"2026-11-{d}") for d in range(25, 30)] + [
+        ("weekly_bulletin", "2026-11-16"), ("weekly_bulletin", "2026-11-23")]
+    unread = [n["subject"] for n in cast.office.get("/notifications").get_json()["items"]
+              if n["kind"] == "report_ready" and not n.get("read_at")]
+    assert sorted(unread) == ["舆情工作通报（2026-11-23至2026-11-29）已生成", "舆情日志（2026-11-29）已生成"]
+
+
+def test_a_new_installation_makes_only_the_latest_documents(app: Flask) -> None:
+    with app.app_context():
+        assert [(k.value, p.first.isoformat()) for k, p in
+                schedule.pending(datetime(2026, 11, 30, 7, 5, tzinfo=SHANGHAI))] == [
+            ("daily_log", "2026-11-29"), ("weekly_bulletin", "2026-11-23")]
