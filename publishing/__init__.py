@@ -20,8 +20,14 @@ def init_app(app: Flask) -> None:
     services.connect()
     if add_publishing_fields not in EXTENSIONS:
         EXTENSIONS.append(add_publishing_fields)
+    from publishing.serialize import add_publishing_fields_bulk
+    from review.rows import BULK_EXTENSIONS
+
+    if add_publishing_fields_bulk not in BULK_EXTENSIONS:  # the read API's fast path (review/rows.py)
+        BULK_EXTENSIONS.append(add_publishing_fields_bulk)
     app.register_blueprint(api.bp)
     app.register_blueprint(views.bp)
+    app.add_template_filter(views.channel_name, "channel_name")
     from app import periodic
     from publishing import outbox, readback
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from sqlalchemy import bindparam, select
+
+from app.extensions import db
 from app.timeutil import iso
+from publishing.models import Delivery, Release
 from review.models import Statement
 
 
@@ -26,3 +31,32 @@ def add_publishing_fields(st: Statement, data: dict[str, Any]) -> None:
         for d in release.deliveries
     ]
     data["ledger_seq"] = release.ledger_seq
+
+
+@functools.cache
+def _bulk_query() -> Any:
+    return (
+        select(Release.statement_id, Release.ledger_seq, Delivery.channel, Delivery.state, Delivery.external_id,
+               Delivery.url, Delivery.attempts, Delivery.last_error, Delivery.published_at, Delivery.readback)
+        .outerjoin(Delivery, Delivery.release_id == Release.id)
+        .where(Release.statement_id.in_(bindparam("ids", expanding=True)))
+        .order_by(Release.statement_id, Delivery.channel)
+    )
+
+
+def add_publishing_fields_bulk(ids: list[int], objects: dict[int, dict[str, Any]]) -> None:
+    """`add_publishing_fields` for a page of statement objects (review/rows.py), in one query."""
+    for r in db.session.execute(_bulk_query(), {"ids": ids}):
+        data = objects[r.statement_id]
+        data["ledger_seq"] = r.ledger_seq
+        if r.channel is not None:
+            data["deliveries"].append({
+                "channel": r.channel,
+                "state": r.state,
+                "external_id": r.external_id,
+                "url": r.url,
+                "attempts": r.attempts,
+                "last_error": r.last_error,
+                "published_at": iso(r.published_at),
+                "readback": r.readback,
+            })

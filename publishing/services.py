@@ -12,11 +12,15 @@ from app.door import transition
 from app.errors import Invalid, NotFound, WrongState
 from app.extensions import db
 from app.models import Role, User
-from app.timeutil import utcnow
+from app.notifications import notify
+from app.openapi import parse
+from app.register import people
+from app.timeutil import format_local, utcnow
 from app.tx import after_commit, begin_write
 from publishing import ledger, queues
 from publishing.lifecycle import DELIVERY
 from publishing.models import Action, Delivery, DeliveryState, LedgerKind, Release
+from publishing.schemas import RetractIn
 from review import lifecycle, rules
 from review.lifecycle import STATEMENT
 from review.models import Statement, Status
@@ -67,20 +71,31 @@ def retract(actor: User, statement_id: int, data: Any) -> Statement:
     begin_write()
     st = get_statement(actor, statement_id, for_update=True)
     rules.require_own_unit(actor, st)
-    body = require_mapping(data)
-    reason = body.get("reason")
-    if not isinstance(reason, str) or not reason.strip():
-        raise Invalid(_("撤回必须填写理由"), fields={"reason": _("必填")})
-    if len(reason) > 2000:
-        raise Invalid(_("理由不能超过 2000 个字符"), fields={"reason": _("过长")})
+    reason = parse(RetractIn, data, _("撤回必须填写理由")).reason  # 1–2,000 characters
     release = db.session.scalar(select(Release).where(Release.statement_id == st.id))
     if st.status not in RETRACTABLE or release is None:
         raise WrongState(_("只有已批准或已发布的回应可以撤回"))
     before = {"status": st.status}
+    takedown = _take_down(actor, st, release, reason.strip())
+    transition(st, STATEMENT, "retracted", actor=actor, action="statement.retract", before=before,
+               after={"status": Status.RETRACTED.value, "reason": reason})
+    ledger.append(LedgerKind.RETRACTED, st.id, release.revision_hash, {
+        "reason": release.retraction_reason, "by": {"username": actor.username, "name": actor.name},
+        "title": release.revision.title, "unit": st.unit.code, "published_ledger_seq": release.ledger_seq,
+        "channels": [d.channel for d in release.deliveries],
+    })
+    _enqueue_takedown(takedown)
+    db.session.commit()
+    return st
+
+
+def _take_down(actor: User, st: Statement, release: Release, reason: str) -> list[tuple[int, str, str]]:
+    """Stop every delivery of a release: cancel what never left Huiying, queue the channel's take-down for
+    the rest; answers the take-downs to enqueue after the commit."""
     now = utcnow()
     st.updated_at = now
     release.retracted_at = now
-    release.retraction_reason = reason.strip()
+    release.retraction_reason = reason
     takedown = []
     # every delivery as it is now, locked: a worker that claimed one a moment ago loses its claim here
     # (the version moves and the claim token goes), so its `succeed` cannot pass after this commit
@@ -103,19 +118,50 @@ def retract(actor: User, statement_id: int, data: Any) -> Statement:
                    values={"action": Action.RETRACT, "due_at": now, "next_attempt_at": None, "attempts": 0,
                            "claim_token": None, "lease_until": None, "updated_at": now})
         takedown.append((d.id, d.priority, d.delivery_key))
-    transition(st, STATEMENT, "retracted", actor=actor, action="statement.retract", before=before,
-               after={"status": Status.RETRACTED.value, "reason": reason})
-    ledger.append(LedgerKind.RETRACTED, st.id, release.revision_hash, {
-        "reason": release.retraction_reason, "by": {"username": actor.username, "name": actor.name},
-        "title": release.revision.title, "unit": st.unit.code, "published_ledger_seq": release.ledger_seq,
-        "channels": [d.channel for d in release.deliveries],
-    })
+    return takedown
 
+
+def _enqueue_takedown(takedown: list[tuple[int, str, str]]) -> None:
     def enqueue() -> None:
         for delivery_id, priority, key in takedown:
             queues.enqueue(delivery_id, "urgent" if priority == "urgent" else "high", key=key)
 
     after_commit(db.session, enqueue)
+
+
+def cancel(actor: User, statement_id: int, data: Any) -> Statement:
+    """取消发布: a leader stops a scheduled statement before its go-live time.
+
+    Nothing has been said yet, so nothing goes on the public record: no ledger entry, no public page. A
+    WeChat draft made ahead of go-live is deleted by the channel's take-down; the statement ends
+    `retracted` (CONTRACT §3 statuses), and the drafter starts again from its text if it is still wanted.
+    """
+    rules.require_role(actor, Role.LEADER)
+    begin_write()
+    st = get_statement(actor, statement_id, for_update=True)
+    rules.require_own_unit(actor, st)
+    body = require_mapping(data)
+    reason = body.get("reason")
+    reason = reason.strip() if isinstance(reason, str) else ""
+    if len(reason) > 2000:
+        raise Invalid(_("理由不能超过 2000 个字符"), fields={"reason": _("过长")})
+    release = db.session.scalar(select(Release).where(Release.statement_id == st.id))
+    if st.status != Status.SCHEDULED or release is None:
+        raise WrongState(_("只有尚未到发布时间的定时发布可以取消；已发出的回应请使用撤回"))
+    if release.go_live_at <= utcnow():
+        raise WrongState(_("已到发布时间，正在发出，不能再取消；请在发出后使用撤回"))
+    takedown = _take_down(actor, st, release, reason or _("发布前已取消"))
+    transition(st, STATEMENT, "cancelled", actor=actor, action="statement.cancel",
+               before={"status": st.status, "go_live_at": release.go_live_at.isoformat()},
+               after={"status": Status.RETRACTED.value, "reason": reason})
+    title = release.revision.title
+    told = [u for u in (st.author, release.approved_by, *people(st.unit, "spokespersons")) if u.id != actor.id]
+    notify("release_cancelled", f"cancelled:{st.id}", told,
+           subject=f"已取消发布：{title}",
+           body=f"「{title}」原定 {format_local(release.go_live_at)} 发布，已由{actor.name}在发布前取消。"
+                + (f"理由：{reason}" if reason else ""),
+           url=f"/statements/{st.id}")
+    _enqueue_takedown(takedown)
     db.session.commit()
     return st
 

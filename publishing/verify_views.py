@@ -12,12 +12,14 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.api import json_body, require_mapping
+from app.api import json_body
 from app.errors import Invalid, RateLimited, TooLarge
 from app.extensions import csrf, db, get_redis
+from app.openapi import operation, parse
 from publishing import verify
 from publishing.ledger import entry_json
 from publishing.models import LedgerEntry, Release
+from publishing.schemas import VerdictOut, VerifyIn
 from review.validation import BODY_MAX, HASH_RE
 
 bp = Blueprint("verify", __name__, template_folder="templates")
@@ -49,11 +51,13 @@ def _text(value: Any) -> str:
 
 
 @api.post("/verify")
+@operation("Was this text published? (public; 30 a minute per address)", body=VerifyIn,
+           responses={200: VerdictOut}, errors=(413, 429), public=True)
 def verify_api() -> Response:
     """`{"text"}` → the verdict, the statement it matched and the ledger entry that proves it."""
     _limit()
-    data = require_mapping(json_body())
-    return jsonify(verify.check(_text(data.get("text"))).as_json())
+    values = parse(VerifyIn, json_body(), _("请粘贴要核验的文字"))
+    return jsonify(verify.check(_text(values.text)).as_json())
 
 
 def _record(rel: Release | None) -> dict[str, Any] | None:

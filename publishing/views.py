@@ -4,28 +4,34 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, quoteattr
 
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from rq import Worker
-from sqlalchemy import func, select, text
+from sqlalchemy import and_, func, or_, select, text
 
+from app import prg
 from app.errors import HuiyingError
 from app.extensions import db, get_redis
-from app.models import Role
-from publishing import queues, services
+from app.models import Role, Unit
+from publishing import checkpoints, corrections, ledger, queues, services
 from publishing.models import Delivery, DeliveryState, LedgerEntry, Release
+from review import renderings
 from review import services as review_services
-from review.labels import STATUS
-from review.models import Channel, Statement
-from review.render import to_safe_html
+from review.labels import CHANNEL, STATUS
+from review.models import Channel, Revision, Statement, Status
 
 bp = Blueprint("publishing", __name__, template_folder="templates")
 
 PER_PAGE = 20
+
+
+def channel_name(channel: str) -> str:
+    """门户网站 / 微信公众号: what people read for a channel's stored name."""
+    return CHANNEL.get(channel, channel)
 
 
 def _page() -> int:
@@ -44,30 +50,69 @@ def _portal_published():
     )
 
 
+def _public_units() -> list[Unit]:
+    """The units that have said something on the portal: the public list's unit filter."""
+    speaking = select(Statement.unit_id).join(Release, Release.statement_id == Statement.id).join(
+        Delivery, (Delivery.release_id == Release.id) & (Delivery.channel == Channel.PORTAL)
+    ).where(Delivery.published_at.is_not(None))
+    return list(db.session.scalars(select(Unit).where(Unit.id.in_(speaking)).order_by(Unit.code)))
+
+
 @bp.get("/releases")
 def releases() -> str:
+    """The portal's list, newest first; searchable by words of the title or text, and by unit."""
     page = _page()
     query = _portal_published()
+    q = request.args.get("q", "").strip()[:100]
+    units = _public_units()
+    unit = next((u for u in units if u.code == request.args.get("unit", "")), None)
+    if q or unit is not None:
+        query = query.join(Statement, Statement.id == Release.statement_id)
+    if q:
+        like = f"%{q.replace('%', '').replace('_', '')}%"
+        published_text = Revision.id == Release.revision_id
+        # a retracted text is no longer shown, so its words must not find it either (its title still does)
+        query = query.join(Revision, published_text).where(
+            or_(Revision.title.ilike(like), and_(Release.retracted_at.is_(None), Revision.body.ilike(like))))
+    if unit is not None:
+        query = query.where(Statement.unit_id == unit.id)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = db.session.execute(
         query.order_by(Delivery.published_at.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)
     ).all()
-    return render_template("publishing/releases.html", rows=rows, page=page, pages=max(1, -(-total // PER_PAGE)))
+    return render_template("publishing/releases.html", rows=rows, page=page, pages=max(1, -(-total // PER_PAGE)),
+                           corrected=_corrected([rel.statement_id for rel, _p, _u in rows]),
+                           q=q, units=units, unit=unit.code if unit else "", total=total)
+
+
+def _corrected(statement_ids: list[int]) -> dict[int, int]:
+    """{original id: id of its latest published correction} among these statements (one query)."""
+    if not statement_ids:
+        return {}
+    found = db.session.execute(
+        _portal_published().with_only_columns(Statement.corrects_id, Release.statement_id)
+        .join(Statement, Statement.id == Release.statement_id)
+        .where(Statement.corrects_id.in_(statement_ids)).order_by(Delivery.published_at)
+    ).all()
+    return {original: correction for original, correction in found}
 
 
 @bp.get("/releases/<int:statement_id>")
-def release(statement_id: int) -> str:
+def release(statement_id: int) -> str | tuple[str, int]:
     row = db.session.execute(_portal_published().where(Release.statement_id == statement_id)).first()
     if row is None:
         abort(404)
     rel, published_at, url = row
-    corrections = db.session.execute(
+    if rel.retracted_at is None and rel.id not in ledger.releases_on_record([rel]):
+        current_app.logger.error("release %d: the stored text no longer matches the ledger; not served", statement_id)
+        return render_template("publishing/not_on_record.html", rel=rel), 409
+    fixes = db.session.execute(
         _portal_published().join(Statement, Statement.id == Release.statement_id)
         .where(Statement.corrects_id == statement_id).order_by(Delivery.published_at)
     ).all()
-    html = Markup(to_safe_html(rel.revision.body)) if rel.retracted_at is None else None
+    html = Markup(renderings.html_or_notice("portal", rel.revision.body)) if rel.retracted_at is None else None
     return render_template("publishing/release.html", rel=rel, st=rel.statement, published_at=published_at,
-                           html=html, corrections=corrections)
+                           html=html, corrections=fixes)
 
 
 _SITE_PATH = re.compile(r'(\s(?:src|href))="/(?!/)')
@@ -78,6 +123,10 @@ def absolute_urls(html: str, base: str) -> str:
     return _SITE_PATH.sub(lambda m: f'{m.group(1)}="{base.rstrip("/")}/', html)
 
 
+#: the Atom extension element carrying the latest signed checkpoint (docs/ledger.md)
+CHECKPOINT_NS = "urn:huiying:ledger:checkpoint"
+
+
 @bp.get("/releases/feed.xml")
 def feed() -> Response:
     rows = db.session.execute(_portal_published().order_by(Delivery.published_at.desc()).limit(50)).all()
@@ -86,23 +135,40 @@ def feed() -> Response:
     parts = [
         '<?xml version="1.0" encoding="utf-8"?>',
         '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="zh-CN">',
-        f"<title>{escape(_('权威发布'))}</title>",
+        f"<title>{escape(current_app.config['INSTITUTION_NAME'] + ' · ' + _('权威发布'))}</title>",
         f'<link rel="alternate" type="text/html" href="{escape(base)}/releases"/>',
         f'<link rel="self" type="application/atom+xml" href="{escape(base)}/releases/feed.xml"/>',
         f"<id>{escape(base)}/releases/feed.xml</id>",
         f"<updated>{updated.isoformat()}</updated>",
     ]
+    checkpoint, key = checkpoints.latest_stored(), checkpoints.public_key_info()
+    if checkpoint is not None and key is not None:  # the record's latest signed head, for readers who keep copies
+        attributes = " ".join(f"{name}={quoteattr(str(value))}" for name, value in
+                              [*checkpoint.json().items(), ("public_key", key["public_key"])])
+        parts.append(f'<hy:checkpoint xmlns:hy="{CHECKPOINT_NS}" {attributes}/>')
+    on_record = ledger.releases_on_record(rel for rel, _p, _u in rows)
     for rel, published_at, _url in rows:
         link = f"{base}/releases/{rel.statement_id}"
         st = rel.statement
         retracted = rel.retracted_at is not None
+        if not retracted and rel.id not in on_record:  # changed in the database since: never pass it on
+            parts += ["<entry>", f"<title>{escape(_('此条信息暂停提供'))}</title>",
+                      f'<link rel="alternate" type="text/html" href="{escape(link)}"/>', f"<id>{escape(link)}</id>",
+                      f"<published>{published_at.isoformat()}</published>",
+                      f"<updated>{published_at.isoformat()}</updated>",
+                      f"<author><name>{escape(st.unit.name)}</name></author>",
+                      f"<summary>{escape(_('本站存档的文字与发布记录不一致，暂停提供。'))}</summary>", "</entry>"]
+            continue
+        original = corrections.original_of(st)  # a correction says so in readers too (更正说明)
         content = (
             escape(_("该信息已撤回：%(r)s", r=rel.retraction_reason or "")) if retracted
-            else escape(absolute_urls(to_safe_html(rel.revision.body), base))
+            else escape(absolute_urls((corrections.notice_html(original) if original else "")
+                                      + renderings.html_or_notice("portal", rel.revision.body), base))
         )
+        mark = ("[" + _("已撤回") + "] " if retracted else "") + ("[" + _("更正") + "] " if original else "")
         parts += [
             "<entry>",
-            f"<title>{escape(('[' + _('已撤回') + '] ') if retracted else '')}{escape(rel.revision.title)}</title>",
+            f"<title>{escape(mark)}{escape(rel.revision.title)}</title>",
             f'<link rel="alternate" type="text/html" href="{escape(link)}"/>',
             f"<id>{escape(link)}</id>",
             f"<published>{published_at.isoformat()}</published>",
@@ -125,7 +191,8 @@ def record() -> str:
         select(LedgerEntry).order_by(LedgerEntry.seq.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)
     ).all()
     return render_template("publishing/record.html", entries=entries, page=page,
-                           pages=max(1, -(-total // PER_PAGE)), total=total)
+                           pages=max(1, -(-total // PER_PAGE)), total=total, head=ledger.head(),
+                           checkpoint=checkpoints.latest_stored(), key=checkpoints.public_key_info())
 
 
 def _require_desk() -> None:
@@ -140,9 +207,12 @@ def desk() -> str:
     _require_desk()
     failed = select(Delivery).where(Delivery.state == DeliveryState.FAILED)
     recent = select(Delivery).where(Delivery.published_at.is_not(None))
+    scheduled = (select(Release).join(Statement, Statement.id == Release.statement_id)
+                 .where(Statement.status == Status.SCHEDULED))
     if not current_user.sees_all_units:
         mine = select(Statement.id).where(Statement.unit_id == current_user.unit_id)
         failed, recent = failed.where(Delivery.statement_id.in_(mine)), recent.where(Delivery.statement_id.in_(mine))
+        scheduled = scheduled.where(Statement.unit_id == current_user.unit_id)
     try:
         depths = queues.depths()
     except Exception:
@@ -152,6 +222,7 @@ def desk() -> str:
         depths=depths,
         failed=db.session.scalars(failed.order_by(Delivery.updated_at.desc()).limit(100)).all(),
         recent=db.session.scalars(recent.order_by(Delivery.published_at.desc()).limit(30)).all(),
+        scheduled=db.session.scalars(scheduled.order_by(Release.go_live_at).limit(100)).all(),
         in_flight=db.session.scalar(select(func.count(Delivery.id)).where(
             Delivery.state.in_([DeliveryState.PENDING, DeliveryState.SENDING]))),
     )
@@ -189,13 +260,32 @@ def statement_live(statement_id: int) -> Response:
 @bp.post("/statements/<int:statement_id>/retract")
 @login_required
 def retract_form(statement_id: int) -> Response:
+    page = url_for("review.statement", statement_id=statement_id)
     try:
         services.retract(current_user._get_current_object(), statement_id, {"reason": request.form.get("reason", "")})
-        flash(_("已撤回，各渠道正在撤下"), "success")
     except HuiyingError as error:
         db.session.rollback()
-        flash(error.message, "error")
-    return redirect(url_for("review.statement", statement_id=statement_id))
+        return prg.back(page, error, form="retract", typed=request.form)
+    flash(_("已撤回，各渠道正在撤下"), "success")
+    return redirect(page)
+
+
+@bp.post("/statements/<int:statement_id>/cancel")
+@login_required
+def cancel_form(statement_id: int) -> Response:
+    """取消发布 from the statement page or the desk; back to where the button was."""
+    page = url_for("review.statement", statement_id=statement_id)
+    back_to = url_for("publishing.desk") if request.form.get("from") == "desk" else page
+    try:
+        services.cancel(current_user._get_current_object(), statement_id, {"reason": request.form.get("reason", "")})
+    except HuiyingError as error:
+        db.session.rollback()
+        if back_to != page:
+            flash(error.message, "error")
+            return redirect(back_to)
+        return prg.back(page, error, form="cancel", typed=request.form)
+    flash(_("已取消发布：该回应不会发出"), "success")
+    return redirect(back_to)
 
 
 @bp.post("/statements/<int:statement_id>/correct")

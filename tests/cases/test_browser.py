@@ -180,6 +180,9 @@ def test_a_case_from_intake_to_a_published_answer_on_phones(app: Flask, server: 
         assert "经核实，网传信息不实。" in reviewer.locator("#text").inner_text()
         fits_the_phone(reviewer)
         reviewer.fill("#comment", "同意。")
+        if username == cast.leader.user.username:  # the leader confirms what goes out, where and when
+            assert "门户网站" in reviewer.locator("#release-plan").inner_text()
+            review.locator("#confirm-release").check()
         review.get_by_role("button", name="同意").click()
         reviewer.wait_for_url(statement_url)
         assert "已同意该修订稿" in flashed(reviewer)

@@ -118,8 +118,12 @@ def test_draft_the_response_from_the_case_page(app: Flask) -> None:
         "csrf_token": token, "title": "关于种子质量问题的说明", "digest": "", "body": "经核实，网传信息不实。",
         "priority": "urgent", "channels": ["portal"], "go_live_at": "", "agencies": "",
         "case_ids": f"#{case['id']}, 99999"})
-    assert resp.status_code == 400  # an unknown case: said beside the field, nothing saved
-    assert "舆情不存在或无权查看" in resp.get_data(as_text=True)
+    # an unknown case: said beside the field on the editor it redirects back to (post/redirect/get), nothing saved
+    assert resp.status_code == 302 and resp.headers["Location"].split("?")[0].endswith("/statements/new")
+    shown = web.get(resp.headers["Location"])
+    assert shown.status_code == 400 and "舆情不存在或无权查看" in shown.get_data(as_text=True)
+    assert "关于种子质量问题的说明" in shown.get_data(as_text=True)  # what was typed is kept
+    assert cast.drafter.get(f"/cases/{case['id']}").get_json()["statements"] == []
     resp = web.post("/statements/new", data={
         "csrf_token": token, "title": "关于种子质量问题的说明", "digest": "", "body": "经核实，网传信息不实。",
         "priority": "urgent", "channels": ["portal"], "go_live_at": "", "agencies": "",

@@ -200,7 +200,7 @@ def test_statement_page_shows_findings_beside_the_text_and_the_form(office: Offi
     # the drafter sees the submit refused with the reason, on the page, not a bare error
     blocked = office.draft(body="身份证号11010519491231002X")
     drafter = Browser(app, office.drafter.user.username)
-    resp = drafter.post(f"/statements/{blocked['id']}/submit")
+    resp = drafter.post(f"/statements/{blocked['id']}/submit", follow_redirects=True)
     assert resp.status_code == 409
     page = text(resp)
     assert "发布前检查未通过" in page and "含有居民身份证号码" in page

@@ -39,7 +39,7 @@ def test_without_a_comment_the_refusal_stands(app: Flask, office: Office) -> Non
     assert office.review(office.expert, st, "expert").status_code == 201
     resp = late.post(f"/statements/{st['id']}/reviews", data={
         "csrf_token": token, "revision_hash": st["revision"]["hash"], "stage": "expert", "decision": "approve",
-        "comment": ""})
+        "comment": ""}, follow_redirects=True)
     assert resp.status_code == 409
     assert office.drafter.get(f"/statements/{st['id']}").get_json()["comments"] == []
 
