@@ -33,8 +33,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
-                     render_as_batch=True)
+    # The Alembic scripts ship inside the package (app/migrations), so `huiying db upgrade` works wherever it runs.
+    migrate.init_app(app, db, directory=os.path.join(app.root_path, "migrations"), render_as_batch=True)
     login.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_locale, default_translation_directories="translations")
@@ -43,7 +43,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     security.init_app(app)  # before any blueprint: its URL converter must be in place when rules are added
 
-    from app import account_page, admin, auth, cli, notifications, units_api, users_api, web
+    from app import account_page, admin, auth, cli, notifications, openapi, units_api, users_api, web
     from publishing import init_app as init_publishing
     from review import init_app as init_review
     from wechat import init_app as init_wechat
@@ -52,6 +52,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     web.init_app(app)
     admin.init_app(app)
     account_page.init_app(app)
+    openapi.init_app(app)
     app.register_blueprint(units_api.bp)
     app.register_blueprint(users_api.bp)
     notifications.init_app(app)

@@ -9,7 +9,6 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, insert, select
 
 from app import audit
-from app.api import require_mapping
 from app.errors import Forbidden, Invalid, NotFound
 from app.extensions import db
 from app.models import Role, Unit, User, UserRole, unit_spokespersons
@@ -129,51 +128,47 @@ def update_unit(actor: User, code: str, data: Any) -> Unit:
     if not actor.has_role(Role.ADMIN):
         raise Forbidden(_("只有系统管理员可以修改单位"))
     unit = get_unit(code)
-    data = require_mapping(data)
+    from app.openapi import parse
+    from app.schemas import UnitUpdate
+
+    values = parse(UnitUpdate, data, _("单位信息有误"))
+    given = values.model_fields_set
     begin_write()  # on SQLite: the write lock before reading what the checks depend on
     fields: dict[str, str] = {}
     changes: dict[str, Any] = {}
 
-    if "name" in data:
-        name = data["name"].strip() if isinstance(data["name"], str) else ""
+    if "name" in given:
+        name = (values.name or "").strip()
         if not 1 <= len(name) <= 128:
             fields["name"] = _("名称 1–128 个字符")
         changes["name"] = name
-    if "parent" in data:
+    if "parent" in given:
         parent = None
-        if data["parent"] not in (None, ""):
-            parent = Unit.by_code(data["parent"]) if isinstance(data["parent"], str) else None
+        if values.parent:
+            parent = Unit.by_code(values.parent)
             if parent is None:
                 fields["parent"] = _("上级单位不存在")
             elif _is_within(parent, unit):
                 fields["parent"] = _("上级单位不能是本单位或其下级单位")
         changes["parent"] = parent
     for field in ("first_responsible", "direct_responsible"):
-        if field in data:
-            changes[field] = _someone(data[field], field, fields)
-    if "spokespersons" in data:
-        raw = data["spokespersons"]
-        if raw is None:
-            raw = []
-        if not isinstance(raw, list) or not all(isinstance(u, str) for u in raw):
-            fields["spokespersons"] = _("应为用户名列表")
-        elif len(raw) > MAX_SPOKESPERSONS:
-            fields["spokespersons"] = _("最多 %(n)d 位新闻发言人", n=MAX_SPOKESPERSONS)
-        else:
-            chosen: list[User] = []
-            missing: list[str] = []
-            for username in dict.fromkeys(u.strip() for u in raw if u.strip()):
-                user = User.by_username(username)
-                if user is None or not user.active:
-                    missing.append(username[:64])
-                else:
-                    chosen.append(user)
-            if missing:
-                fields["spokespersons"] = _("用户不存在或已停用：%(u)s", u="、".join(missing))
-            changes["spokespersons"] = chosen
-    if "duty_phone" in data:
-        phone = data["duty_phone"].strip() if isinstance(data["duty_phone"], str) else None
-        if phone is None or not valid_phone(phone):
+        if field in given:
+            changes[field] = _someone(getattr(values, field), field, fields)
+    if "spokespersons" in given:
+        chosen: list[User] = []
+        missing: list[str] = []
+        for username in dict.fromkeys(u.strip() for u in values.spokespersons or [] if u.strip()):
+            user = User.by_username(username)
+            if user is None or not user.active:
+                missing.append(username[:64])
+            else:
+                chosen.append(user)
+        if missing:
+            fields["spokespersons"] = _("用户不存在或已停用：%(u)s", u="、".join(missing))
+        changes["spokespersons"] = chosen
+    if "duty_phone" in given:
+        phone = values.duty_phone.strip()
+        if not valid_phone(phone):
             fields["duty_phone"] = _("请填写有效的电话号码，例如 0371-65711111")
         changes["duty_phone"] = phone
     if fields:

@@ -68,3 +68,10 @@ _WRITER = "huiying_writer"
 def _forget_writer(session: Session, transaction: object) -> None:
     if getattr(transaction, "parent", None) is None:
         session.info.pop(_WRITER, None)
+
+
+def in_write() -> bool:
+    """True while the session's transaction was begun by `begin_write()` (what it writes commits with it)."""
+    from app.extensions import db
+
+    return bool(db.session().info.get(_WRITER))

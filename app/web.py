@@ -35,6 +35,8 @@ def age(value: datetime | None) -> str:
     if value is None:
         return ""
     minutes = max(0, int((utcnow() - value).total_seconds() // 60))
+    if minutes == 0:
+        return _("刚刚")
     if minutes < 60:
         unit, num = "minutes", minutes
     elif minutes < 48 * 60:
@@ -81,3 +83,4 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(age, "age")
     app.add_template_global(lang_url, "lang_url")
     app.add_template_global(html_lang, "html_lang")
+    app.add_template_global(utcnow, "now_utc")

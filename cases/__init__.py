@@ -7,10 +7,11 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the cases API and the register pages."""
-    from cases import api, views
+    from cases import api, settings_page, views
 
     app.register_blueprint(api.bp)
     app.register_blueprint(views.bp)
+    app.register_blueprint(settings_page.bp)
     from app import periodic
     from cases import clock
 

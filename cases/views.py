@@ -1,7 +1,7 @@
 """舆情台账 pages: the register, the intake form, a case with its clocks, timeline and action forms.
 
-Each form posts to one service and redirects back (post/redirect/get); a refused action re-renders
-the page with the message beside the field it names and what was typed kept, under the error's status.
+Each form posts to one service and redirects back (post/redirect/get); a refused action redirects too, and
+the page shows the message beside the field it names and what was typed (`app.prg`), under the error's status.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from app import register
+from app import prg, register
 from app.errors import HuiyingError, NotFound
 from app.extensions import db
 from app.models import Role, Unit, User
@@ -126,6 +126,9 @@ def new() -> Response | tuple[str, int]:
     user = _user()
     rules.may_register(user)
     if request.method == "GET":
+        kept = prg.take()
+        if kept is not None and kept.values:
+            return _intake(kept.values, kept.error, kept.status)
         now = local(utcnow())
         assert now is not None
         return _intake({"title": "", "summary": "", "source": "", "source_url": "",
@@ -145,7 +148,7 @@ def new() -> Response | tuple[str, int]:
         case = services.create(user, data)
     except HuiyingError as err:
         db.session.rollback()
-        return _intake(values, err, err.status)
+        return prg.back(url_for(".new"), err, values=values)
     flash(_("已登记舆情"), "success")
     return redirect(url_for(".case_page", case_id=case.id))
 
@@ -172,7 +175,11 @@ def _case_page(case: Case, *, form: str = "", error: HuiyingError | None = None,
 @login_required
 def case_page(case_id: int) -> tuple[str, int]:
     """A case: facts, whom to call, clocks, timeline, responses and the actions this person may take."""
-    return _case_page(services.get_case(_user(), case_id))
+    kept = prg.take()
+    case = services.get_case(_user(), case_id)
+    if kept is None:
+        return _case_page(case)
+    return _case_page(case, form=kept.form, error=kept.error, typed=kept.typed.to_dict(), status=kept.status)
 
 
 def _action_data(action: str) -> dict[str, Any]:
@@ -206,7 +213,6 @@ def act(case_id: int, action: str) -> Response | tuple[str, int]:
         service(user, case_id, _action_data(action))
     except HuiyingError as err:
         db.session.rollback()
-        case = services.get_case(user, case_id)
-        return _case_page(case, form=action, error=err, typed=request.form.to_dict(), status=err.status)
+        return prg.back(url_for(".case_page", case_id=case_id), err, form=action, typed=request.form)
     flash(_("已保存"), "success")
     return redirect(url_for(".case_page", case_id=case_id))

@@ -18,6 +18,7 @@ from app.models import User
 from app.timeutil import SHANGHAI, utcnow
 from cases import labels, queries
 from cases.models import Case, CaseResponse, Deadline
+from cases.report import xml_text
 from reports.period import parse_period
 
 HEADER = ["编号", "标题", "来源", "发现时间", "等级", "状态", "牵头单位", "协办单位", "涉及单位", "须公开回应",
@@ -95,7 +96,7 @@ def _row(sheet: object, case: Case, first: datetime | None, now: datetime) -> li
     ]
     cells = []
     for value in values:
-        cell = WriteOnlyCell(sheet, value=value)
+        cell = WriteOnlyCell(sheet, value=xml_text(value) if isinstance(value, str) else value)
         if isinstance(value, datetime):
             cell.number_format = DATE_FORMAT
         cells.append(cell)

@@ -17,6 +17,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import select
 
+from app import prg
 from app.errors import HuiyingError, Invalid, NotFound, WrongRole, WrongUnit
 from app.extensions import db
 from app.models import Role, Unit, User
@@ -157,7 +158,10 @@ def upward_page() -> Response | tuple[str, int]:
     raw_case = request.values.get("case") or request.values.get("case_id") or ""
     case = services.get_case(user, int(raw_case)) if raw_case.isdigit() else None
     if request.method == "GET":
-        return _upward_page(case)
+        kept = prg.take()
+        if kept is None:
+            return _upward_page(case)
+        return _upward_page(case, error=kept.error, typed=kept.typed.to_dict(), status=kept.status)
     form = request.form
     data = {"case_id": case.id if case else None, "recipient": form.get("recipient", ""),
             "reported_at": _local_input(form.get("reported_at", "")), "method": form.get("method", ""),
@@ -167,7 +171,9 @@ def upward_page() -> Response | tuple[str, int]:
         upward.record(user, data, request.files.get("file"))
     except HuiyingError as err:
         db.session.rollback()
-        return _upward_page(case, error=err, typed=form.to_dict(), status=err.status)
+        # what was typed comes back on the page; a chosen file cannot be kept and is chosen again
+        return prg.back(url_for(".upward_page", case=case.id) if case else url_for(".upward_page"), err,
+                        typed=form)
     flash(_("已登记报送情况"), "success")
     return redirect(url_for(".upward_page", case=case.id) if case else url_for(".upward_page"))
 

@@ -7,10 +7,37 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the statements API and the drafting and review pages."""
-    from review import api, checks_api, cli, media, views
+    from review import (
+        api,
+        checks_api,
+        cli,
+        delegation_views,
+        evidence,
+        media,
+        preview,
+        preview_api,
+        serialize,
+        terms,
+        terms_page,
+        validation,
+        views,
+    )
 
     app.register_blueprint(api.bp)
     app.register_blueprint(checks_api.bp)
+    app.register_blueprint(preview_api.bp)
     app.cli.add_command(cli.terms_group)
     app.register_blueprint(media.bp)
     app.register_blueprint(views.bp)
+    app.register_blueprint(terms_page.bp)  # /admin/terms: the admin's term lists (CONTRACT §11)
+    app.register_blueprint(delegation_views.api)
+    app.register_blueprint(delegation_views.bp)
+    app.register_blueprint(evidence.api)
+    app.register_blueprint(evidence.bp)
+    # the side-by-side channel preview of the editor and the review forms (review/_channel_preview.html)
+    app.jinja_env.globals.update(
+        statement_preview=preview.for_statement, draft_preview=preview.for_draft, known_agencies=terms.agencies,
+        requested_names=serialize.requested_names,
+        text_limits={"title": validation.TITLE_MAX, "wechat_title": validation.WECHAT_TITLE_MAX,
+                     "digest": validation.DIGEST_MAX, "body": validation.BODY_MAX},
+    )

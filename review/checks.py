@@ -22,7 +22,6 @@ import ahocorasick
 from flask import current_app
 from flask_babel import gettext as _
 from opencc import OpenCC
-from pypinyin import lazy_pinyin
 from rapidfuzz.distance import Levenshtein
 from sqlalchemy import select
 
@@ -189,6 +188,10 @@ COMMON_TITLES = ("院长", "副院长", "党委书记", "书记", "副书记", "
 
 
 def _pinyin(text: str) -> list[str]:
+    # imported on first use: pypinyin's dictionaries take ~55 MB in every process that imports it (the release
+    # worker never needs them; a web worker only once a near-miss leader name turns up)
+    from pypinyin import lazy_pinyin
+
     return lazy_pinyin(text)
 
 

@@ -15,11 +15,17 @@ LEADERS = [{"name": "张建国", "title": "院长"}, {"name": "王立新", "titl
 #: Markings that must never reach the public, and one phrase that only looks like them.
 SENSITIVE = ["绝密", "机密", "秘密级", "内部资料", "不得外传"]
 ALLOWED = ["保守秘密级别"]
+#: Other bodies the demo's statements most often need to confirm with (the editor offers them).
+AGENCIES = ["河南省农业农村厅", "河南省市场监督管理局", "河南省科学技术厅", "河南省气象局"]
 
 
 def seed() -> Iterator[str]:
-    """Store the demo lists when no list exists yet."""
-    if db.session.scalar(select(func.count()).select_from(terms.Terms)):
+    """Store the demo lists when no list exists yet (the agency list on its own, for older demo databases)."""
+    if db.session.get(terms.Terms, terms.Kind.AGENCIES.value) is None:
+        terms.replace(None, {terms.Kind.AGENCIES: AGENCIES})
+        yield f"agency list: {len(AGENCIES)} agencies"
+    if db.session.scalar(select(func.count()).select_from(terms.Terms).where(
+            terms.Terms.kind != terms.Kind.AGENCIES.value)):
         return
     terms.replace(None, {terms.Kind.SENSITIVE: SENSITIVE, terms.Kind.ALLOWED: ALLOWED,
                          terms.Kind.LEADERS: LEADERS})

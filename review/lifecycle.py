@@ -2,7 +2,7 @@
 
 Every change of `Statement.status` goes through `app.door.transition(st, STATEMENT, event, …)`; the
 table below is the whole of what may happen. Publishing never assigns a status: it sends events
-(`released`, `went_live`, `channel_out`, `channel_failed`, `retried`, `retracted`).
+(`released`, `went_live`, `channel_out`, `channel_failed`, `retried`, `retracted`, `cancelled`).
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ STATEMENT = Transitions("statement", {
     (S.FAILED, "retried"): S.PUBLISHING,
     (S.PARTIALLY_PUBLISHED, "retried"): S.PUBLISHING,
     **{(s, "retracted"): S.RETRACTED for s in _LIVE},
+    # 取消发布: stopped before its go-live time, so never said (publishing.services.cancel)
+    (S.SCHEDULED, "cancelled"): S.RETRACTED,
 })
 
 #: The release step of an approval: called inside the approving transaction with (statement, actor);

@@ -117,6 +117,8 @@ class Statement(db.Model):
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: User ids of the experts the drafter asked for at the last submit (they are told first); None = anyone.
+    requested_reviewers: Mapped[list[int] | None] = mapped_column(JSON)
 
     # Many-to-one links load on access: units and people are few and sit in the identity map.
     unit: Mapped[Unit] = relationship()
@@ -195,8 +197,11 @@ class Decision(db.Model):
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     comment: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Set when the reviewer acted as someone's stand-in (代理): shown as "reviewer（代 X）".
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
-    reviewer: Mapped[User] = relationship()
+    reviewer: Mapped[User] = relationship(foreign_keys=[reviewer_id])
+    on_behalf_of: Mapped[User | None] = relationship(foreign_keys=[on_behalf_of_id])
 
 
 class Confirmation(db.Model):
@@ -215,8 +220,11 @@ class Confirmation(db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: The document that records the other body's agreement (a letter, a signed page): PDF or image.
+    evidence_sha256: Mapped[str | None] = mapped_column(ForeignKey("evidence.sha256"))
 
     recorded_by: Mapped[User] = relationship()
+    evidence: Mapped[Evidence | None] = relationship()
 
 
 class Comment(db.Model):
@@ -257,3 +265,48 @@ class Image(db.Model):
     @property
     def url(self) -> str:
         return f"/media/{self.sha256}.{self.ext}"
+
+
+class Evidence(db.Model):
+    """A document recording another body's agreement, named by the sha256 of its bytes (kept like media,
+    but shown only to those who may see a statement it confirms)."""
+
+    __tablename__ = "evidence"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ext: Mapped[str] = mapped_column(String(4))
+    mime: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column()
+    #: The file name as uploaded, for people to recognise it (never used as a path).
+    name: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Delegation(db.Model):
+    """代理: an expert or leader who is away names a stand-in of their unit for a period.
+
+    The stand-in sees and does that role's work in their own name, recorded as on behalf of the principal;
+    separation of duties is judged on the person who acts. Ended early by revoking, never deleted.
+    """
+
+    __tablename__ = "delegations"
+    __table_args__ = (
+        Index("ix_delegations_deputy", "deputy_id", "role", "ends_at"),
+        Index("ix_delegations_principal", "principal_id", "ends_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    principal_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    deputy_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    role: Mapped[str] = mapped_column(String(16))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    principal: Mapped[User] = relationship(foreign_keys=[principal_id])
+    deputy: Mapped[User] = relationship(foreign_keys=[deputy_id])

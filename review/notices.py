@@ -8,6 +8,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Role, User, UserRole
 from app.notifications import notify
+from review import delegation
 from review.models import Decision, Stage, Statement, Status, Verdict
 
 _STAGE_ROLE = {Stage.EXPERT: Role.EXPERT, Stage.LEADER: Role.LEADER}
@@ -15,18 +16,24 @@ _STAGE_WORD = {Stage.EXPERT: "专家审核", Stage.LEADER: "领导审批"}
 
 
 def _may_take(st: Statement, role: Role) -> list[User]:
-    """The unit's active holders of `role` who may still approve the current text (rule 3)."""
+    """Who may still approve the current text (rule 3): the unit's active holders of `role` and their
+    stand-ins (代理) — or, when the drafter asked particular experts, those experts and their stand-ins."""
     rev = st.current_revision
     if rev is None:
         return []
     authors = {r.author_id for r in st.revisions} | {st.author_id}
     approved = set(db.session.scalars(select(Decision.reviewer_id).where(
         Decision.statement_id == st.id, Decision.revision_hash == rev.hash, Decision.decision == Verdict.APPROVE)))
-    people = db.session.scalars(
-        select(User).join(UserRole).where(User.unit_id == st.unit_id, UserRole.role == role.value,
-                                          User.active.is_(True)).order_by(User.id)
-    )
-    return [u for u in people if u.id not in authors and u.id not in approved]
+    if role == Role.EXPERT and st.requested_reviewers:
+        asked = list(db.session.scalars(select(User).where(User.id.in_(st.requested_reviewers), User.active.is_(True))
+                                        .order_by(User.id)))
+        people = asked + delegation.deputies_for(asked, role)
+    else:
+        people = list(db.session.scalars(
+            select(User).join(UserRole).where(User.unit_id == st.unit_id, UserRole.role == role.value,
+                                              User.active.is_(True)).order_by(User.id)
+        )) + delegation.deputies_of(st.unit_id, role)
+    return [u for u in dict.fromkeys(people) if u.id not in authors and u.id not in approved]
 
 
 def announce(st: Statement) -> int:
@@ -40,8 +47,11 @@ def announce(st: Statement) -> int:
         return notify(
             "review_requested", f"review:{st.id}:{st.review_round}:{stage.value}:{rev.hash[:16]}",
             _may_take(st, _STAGE_ROLE[stage]),
-            subject=f"待{_STAGE_WORD[stage]}：{rev.title}",
-            body=f"「{rev.title}」（第 {rev.number} 稿）等待您的{_STAGE_WORD[stage]}。", url=url)
+            subject=f"{'请您审核' if stage == Stage.EXPERT and st.requested_reviewers else '待' + _STAGE_WORD[stage]}："
+                    f"{rev.title}",
+            body=(f"「{rev.title}」（第 {rev.number} 稿）等待您的{_STAGE_WORD[stage]}"
+                  f"{'（起草人指定请您审核）' if stage == Stage.EXPERT and st.requested_reviewers else ''}。"),
+            url=url)
     if st.status == Status.CHANGES_REQUESTED:
         comment = next((d.comment for d in reversed(st.decisions) if d.decision == Verdict.REQUEST_CHANGES), "")
         authors = {r.author_id for r in st.revisions} | {st.author_id}

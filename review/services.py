@@ -14,16 +14,17 @@ from app.door import transition
 from app.errors import Invalid, NotFound, WrongState, WrongUnit
 from app.extensions import db
 from app.models import Role, Unit, User
+from app.openapi import parse
 from app.timeutil import utcnow
 from app.tx import begin_write
 from cases import links, queries
-from review import checks, labels, lifecycle, notices, rules
+from review import checks, delegation, evidence, labels, lifecycle, notices, renderings, rules
+from review.availability import available_channels
 from review.errors import ChecksFailed, StageNotReady, StaleRevision
 from review.models import (
     CORRECTABLE,
     EDITABLE,
     SUBMITTABLE,
-    Channel,
     Comment,
     Confirmation,
     Decision,
@@ -35,6 +36,7 @@ from review.models import (
     Verdict,
     revision_hash,
 )
+from review.schemas import CommentIn, SubmitIn
 from review.validation import (
     check_wechat_title,
     confirmation_input,
@@ -87,6 +89,7 @@ def get_statement(actor: User, statement_id: int, *, for_update: bool = False) -
 def _new_revision(st: Statement, actor: User, title: str, digest: str, body: str) -> Revision:
     number = (st.current_revision.number + 1) if st.current_revision else 1
     findings = checks.run(checks.Draft(title, digest, body, tuple(st.channels)))
+    renderings.prepare(body)  # every channel's HTML, stored with the revision; 400 when it cannot be rendered
     rev = Revision(
         statement=st, number=number, title=title, digest=digest, body=body,
         hash=revision_hash(title, digest, body), author_id=actor.id, checks=findings,
@@ -116,7 +119,7 @@ def create(actor: User, data: Mapping[str, Any]) -> Statement:
         if Unit.by_code(data["unit"]) is not None:
             raise WrongUnit(_("只能为本单位起草回应"))
     values = statement_input(data, creating=True)
-    channels = values.channels or [c.value for c in Channel]
+    channels = values.channels or available_channels()  # without WeChat configured: ["portal"] (CONTRACT §13)
     assert values.title is not None and values.body is not None
     check_wechat_title(values.title, channels)
     priority = values.priority or Priority.NORMAL
@@ -153,7 +156,9 @@ def correct(actor: User, statement_id: int) -> Statement:
     assert source is not None
     st = Statement(
         unit_id=original.unit_id, author_id=actor.id, priority=original.priority,
-        priority_rank=original.priority_rank, channels=list(original.channels), agencies=list(original.agencies),
+        priority_rank=original.priority_rank,
+        channels=[c for c in original.channels if c in available_channels()] or available_channels(),
+        agencies=list(original.agencies),
         case_ids=list(original.case_ids), corrects_id=original.id, status=Status.DRAFT.value,
     )
     db.session.add(st)
@@ -207,20 +212,42 @@ def edit(actor: User, statement_id: int, data: Mapping[str, Any]) -> Statement:
     return st
 
 
-def submit(actor: User, statement_id: int) -> Statement:
-    """Send a draft (or a revised one) to review: a new round starts at the expert stage."""
+def _requested_reviewers(st: Statement, usernames: list[str]) -> list[User]:
+    """The experts a drafter asks for: active experts of the statement's unit who wrote none of its text."""
+    wanted = list(dict.fromkeys(usernames))
+    people = {u.username: u for u in db.session.scalars(select(User).where(User.username.in_(wanted)))}
+    authors = {r.author_id for r in st.revisions} | {st.author_id}
+    for name in wanted:
+        person = people.get(name)
+        if person is None or not person.active or person.unit_id != st.unit_id or not person.has_role(Role.EXPERT):
+            raise Invalid(_("输入有误"), fields={"reviewers": _("%(u)s 不是本单位在职的专家", u=name[:64])})
+        if person.id in authors:
+            raise Invalid(_("输入有误"), fields={"reviewers": _("%(u)s 撰写过本回应，不能审核", u=person.name)})
+    return [people[name] for name in wanted]
+
+
+def submit(actor: User, statement_id: int, data: Mapping[str, Any] | None = None) -> Statement:
+    """Send a draft (or a revised one) to review: a new round starts at the expert stage.
+
+    `reviewers` (usernames) asks particular experts of the unit; they are told, and see it marked as
+    asked of them. Any expert of the unit may still review (the request names who is expected, not who may).
+    """
     rules.require_role(actor, Role.DRAFTER)
+    wanted = parse(SubmitIn, data if data is not None else {})
     begin_write()
     st = get_statement(actor, statement_id, for_update=True)
     rules.require_own_unit(actor, st)
+    requested = _requested_reviewers(st, wanted.reviewers) if wanted.reviewers else []
     if st.status not in SUBMITTABLE:
         raise WrongState(_("只有草稿或退回修改的回应可以提交审核"))
     _require_checks_pass(st)
     before = _snapshot(st)
     st.review_round += 1
     st.submitted_at = st.updated_at = utcnow()
+    st.requested_reviewers = [u.id for u in requested] or None
+    asked = {"requested_reviewers": [u.username for u in requested]} if requested else {}
     transition(st, lifecycle.STATEMENT, "submitted", actor=actor, action="statement.submit", before=before,
-               after=lambda: _refreshed(st))
+               after=lambda: {**_refreshed(st), **asked})
     notices.announce(st)
     db.session.commit()
     return st
@@ -228,16 +255,18 @@ def submit(actor: User, statement_id: int) -> Statement:
 
 def decide(actor: User, statement_id: int, data: Mapping[str, Any]) -> Decision:
     """An expert's or leader's decision on one revision hash (CONTRACT rules 1–5)."""
-    rules.require_role(actor, Role.EXPERT, Role.LEADER)
+    delegation.require_role(actor, Role.EXPERT, Role.LEADER)  # held, or held for someone away (代理)
     stage_asked = data.get("stage") if isinstance(data, Mapping) else None
     if stage_asked in (Stage.EXPERT, Stage.LEADER):
-        rules.require_role(actor, rules.STAGE_ROLE[Stage(stage_asked)])
+        delegation.require_role(actor, rules.STAGE_ROLE[Stage(stage_asked)])
     begin_write()
     st = get_statement(actor, statement_id, for_update=True)
     rules.require_own_unit(actor, st)
     verdict_asked = data.get("decision") if isinstance(data, Mapping) else None
     rules.require_may_review(actor, st, verdict_asked)
     values = review_input(data)
+    # a stand-in decides in their own name, recorded as on behalf of the person who is away
+    on_behalf = delegation.acting_for(actor, rules.STAGE_ROLE[values.stage], values.on_behalf_of)
     if st.status != Status.IN_REVIEW:
         raise WrongState(_("回应不在审核中"))
     rev = st.current_revision
@@ -256,7 +285,7 @@ def decide(actor: User, statement_id: int, data: Mapping[str, Any]) -> Decision:
     decision = Decision(
         statement_id=st.id, revision_id=rev.id, revision_hash=rev.hash, round=st.review_round,
         stage=values.stage.value, decision=values.decision.value, reviewer_id=actor.id,
-        comment=values.comment,
+        comment=values.comment, on_behalf_of_id=on_behalf.id if on_behalf else None,
     )
     db.session.add(decision)
     st.decisions.append(decision)
@@ -273,8 +302,10 @@ def decide(actor: User, statement_id: int, data: Mapping[str, Any]) -> Decision:
         to = lifecycle.release_step()(st, actor)
     else:
         event = "reviewed"
+    acted_for = {"on_behalf_of": on_behalf.username} if on_behalf else {}
     transition(st, lifecycle.STATEMENT, event, to=to, actor=actor,
-               action=f"review.{values.stage}.{values.decision}", before=before, after=lambda: _refreshed(st))
+               action=f"review.{values.stage}.{values.decision}", before=before,
+               after=lambda: {**_refreshed(st), **acted_for})
     notices.announce(st)
     db.session.commit()
     return decision
@@ -287,6 +318,9 @@ def confirm(actor: User, statement_id: int, data: Mapping[str, Any]) -> Confirma
     st = get_statement(actor, statement_id, for_update=True)
     rules.require_own_unit(actor, st, office_may=True)
     values = confirmation_input(data, st.agencies)
+    evidence_doc = evidence.known(values.evidence)
+    if values.evidence and evidence_doc is None:
+        raise Invalid(_("输入有误"), fields={"evidence": _("证明材料不存在，请先上传")})
     if st.status != Status.IN_REVIEW:
         raise WrongState(_("回应不在审核中"))
     rev = st.current_revision
@@ -301,13 +335,14 @@ def confirm(actor: User, statement_id: int, data: Mapping[str, Any]) -> Confirma
     confirmation = Confirmation(
         statement_id=st.id, revision_id=rev.id, revision_hash=rev.hash, round=st.review_round,
         agency=values.agency, contact=values.contact, method=values.method.value, note=values.note,
-        recorded_by_id=actor.id,
+        recorded_by_id=actor.id, evidence_sha256=evidence_doc.sha256 if evidence_doc else None,
     )
     db.session.add(confirmation)
     st.confirmations.append(confirmation)
     st.updated_at = utcnow()
     transition(st, lifecycle.STATEMENT, "reviewed", actor=actor, action="review.agency.confirm", before=before,
-               after=lambda: {**_refreshed(st), "agency": values.agency})
+               after=lambda: {**_refreshed(st), "agency": values.agency,
+                              **({"evidence": evidence_doc.sha256} if evidence_doc else {})})
     notices.announce(st)
     db.session.commit()
     return confirmation
@@ -323,22 +358,19 @@ def comment(actor: User, statement_id: int, data: Mapping[str, Any]) -> Comment:
     begin_write()
     st = get_statement(actor, statement_id, for_update=True)
     rules.require_own_unit(actor, st)
-    body = data if isinstance(data, Mapping) else {}
-    text = body.get("comment")
-    fields = {}
-    if not isinstance(text, str) or not text.strip():
-        fields["comment"] = _("必填")
-    elif len(text) > 2000:
-        fields["comment"] = _("不能超过 2000 个字符")
-    wanted = body.get("revision_hash")
-    rev = next((r for r in st.revisions if r.hash == wanted), None) if isinstance(wanted, str) else None
+    try:
+        values: CommentIn | None = parse(CommentIn, data)
+        fields: dict[str, str] = {}
+    except Invalid as error:  # the model's problems, and whether the hash names a revision, together
+        values, fields = None, dict(error.fields or {})
+    wanted = values.revision_hash if values else (data.get("revision_hash") if isinstance(data, Mapping) else None)
+    rev = next((r for r in st.revisions if r.hash == wanted), None)
     if rev is None:
         fields["revision_hash"] = _("不是本回应的修订稿")
-    if fields:
+    if fields or values is None:
         raise Invalid(_("输入有误"), fields=fields)
-    assert isinstance(text, str) and rev is not None
     note = Comment(statement_id=st.id, revision_id=rev.id, revision_hash=rev.hash, round=st.review_round,
-                   author_id=actor.id, comment=text.strip())
+                   author_id=actor.id, comment=values.comment)
     db.session.add(note)
     db.session.flush()
     audit.record(actor, "review.comment", st, after={"revision": rev.number, "hash": rev.hash, "comment": note.id})

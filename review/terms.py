@@ -1,4 +1,5 @@
-"""Term lists the checks read: sensitive terms, their allowed exceptions, the leaders' names and titles.
+"""Term lists the checks read: sensitive terms, their allowed exceptions, the leaders' names and titles;
+and the other bodies (agencies) whose confirmation statements most often need, which the editor offers.
 
 One row per list; `version` moves on every change so a compiled matcher (review/checks.py) is rebuilt
 only when its list changed. Editing a list re-checks every open draft, so what a signer sees is current.
@@ -7,6 +8,7 @@ only when its list changed. Editing a list re-checks every open draft, so what a
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -16,7 +18,6 @@ from sqlalchemy import JSON, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app import audit
-from app.api import require_mapping
 from app.errors import Invalid
 from app.extensions import db
 from app.models import Role, User
@@ -31,6 +32,8 @@ class Kind(enum.StrEnum):
     SENSITIVE = "sensitive"
     ALLOWED = "allowed"
     LEADERS = "leaders"
+    #: Other bodies the editor offers for confirmation (free text stays possible); the checks do not read it.
+    AGENCIES = "agencies"
 
 
 class Terms(db.Model):
@@ -53,55 +56,32 @@ def current() -> dict[str, Any]:
     return out
 
 
-def _words(value: Any, name: str, fields: dict[str, str]) -> list[str] | None:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        fields[name] = _("应为字符串列表")
-        return None
-    words = list(dict.fromkeys(v.strip() for v in value if v.strip()))
-    if any(len(w) > TERM_MAX for w in words):
-        fields[name] = _("每项不能超过 %(n)d 个字符", n=TERM_MAX)
-        return None
-    return words
-
-
-def _leaders(value: Any, fields: dict[str, str]) -> list[dict[str, str]] | None:
-    ok = isinstance(value, list) and all(
-        isinstance(v, Mapping) and isinstance(v.get("name"), str) and v["name"].strip()
-        and isinstance(v.get("title", ""), str) and len(v["name"]) <= TERM_MAX and len(v.get("title", "")) <= TERM_MAX
-        for v in value
-    )
-    if not ok:
-        fields["leaders"] = _("应为 {\"name\": 姓名, \"title\": 职务} 对象的列表")
-        return None
-    seen: dict[tuple[str, str], dict[str, str]] = {}
-    for v in value:
-        item = {"name": v["name"].strip(), "title": v.get("title", "").strip()}
-        seen.setdefault((item["name"], item["title"]), item)
-    return list(seen.values())
-
-
 def parse(data: Any) -> dict[Kind, list[Any]]:
-    """Validate a `PUT /terms` body: any of the three lists; the ones given replace the stored ones."""
-    data = require_mapping(data)
-    fields: dict[str, str] = {}
+    """Validate a `PUT /terms` body (`review.schemas.TermsIn`): any of the three lists; the ones given
+    replace the stored ones (blank entries dropped, repeats kept once)."""
+    from app.openapi import parse as parse_model
+    from review.schemas import TermsIn
+
+    values = parse_model(TermsIn, data, _("词表有误"))
     out: dict[Kind, list[Any]] = {}
-    for name in data:
-        if name not in {k.value for k in Kind}:
-            fields[name] = _("未知的列表（应为 sensitive、allowed 或 leaders）")
-    for kind in (Kind.SENSITIVE, Kind.ALLOWED):
-        if kind.value in data:
-            words = _words(data[kind.value], kind.value, fields)
-            if words is not None:
-                out[kind] = words
-    if Kind.LEADERS.value in data:
-        leaders = _leaders(data[Kind.LEADERS.value], fields)
-        if leaders is not None:
-            out[Kind.LEADERS] = leaders
+    for kind in (Kind.SENSITIVE, Kind.ALLOWED, Kind.AGENCIES):
+        if kind.value in values.model_fields_set:
+            out[kind] = list(dict.fromkeys(v.strip() for v in getattr(values, kind.value) if v.strip()))
+    if Kind.LEADERS.value in values.model_fields_set:
+        seen: dict[tuple[str, str], dict[str, str]] = {}
+        for leader in values.leaders:
+            item = {"name": leader.name, "title": leader.title.strip()}
+            seen.setdefault((item["name"], item["title"]), item)
+        out[Kind.LEADERS] = list(seen.values())
     if sum(len(v) for v in out.values()) > TERMS_MAX:
-        fields["_"] = _("词条总数不能超过 %(n)d", n=TERMS_MAX)
-    if fields:
-        raise Invalid(_("词表有误"), fields=fields)
+        raise Invalid(_("词表有误"), fields={"_": _("词条总数不能超过 %(n)d", n=TERMS_MAX)})
     return out
+
+
+def _missing(items: list[Any], others: list[Any]) -> list[Any]:
+    """The entries of `items` that `others` lacks (leaders are compared as whole `{name, title}` objects)."""
+    have = {json.dumps(item, ensure_ascii=False, sort_keys=True) for item in others}
+    return [item for item in items if json.dumps(item, ensure_ascii=False, sort_keys=True) not in have]
 
 
 def replace(actor: User | None, lists: Mapping[Kind, list[Any]]) -> int:
@@ -119,21 +99,28 @@ def replace(actor: User | None, lists: Mapping[Kind, list[Any]]) -> int:
         if row is None:
             row = Terms(kind=kind.value, items=[], version=0)
             db.session.add(row)
-        before = {"count": len(row.items), "version": row.version}
         if row.items == items:
             continue
+        # what went and what came, so the trail shows the change itself and not only its size
+        before = {"count": len(row.items), "version": row.version, "removed": _missing(row.items, items)}
+        after = {"count": len(items), "version": row.version + 1, "added": _missing(items, row.items)}
         row.items, row.version = list(items), row.version + 1
         row.updated_at, row.updated_by_id = utcnow(), actor.id if actor else None
-        audit.record(actor, f"terms.{kind.value}.replace", row, before=before,
-                     after={"count": len(items), "version": row.version})
+        audit.record(actor, f"terms.{kind.value}.replace", row, before=before, after=after)
     db.session.flush()
-    rechecked = checks.recheck_open()
+    rechecked = checks.recheck_open() if set(lists) - {Kind.AGENCIES} else 0
     db.session.commit()
     return rechecked
 
 
+def agencies() -> list[str]:
+    """The maintained list of other bodies, in the order the admin gave."""
+    row = db.session.get(Terms, Kind.AGENCIES.value)
+    return list(row.items) if row is not None else []
+
+
 def read_file(lines: Iterable[str]) -> dict[Kind, list[Any]]:
-    """A term file: one term a line, `#` comments, `[sensitive]`/`[allowed]`/`[leaders]` sections
+    """A term file: one term a line, `#` comments, `[sensitive]`/`[allowed]`/`[leaders]`/`[agencies]` sections
     (default sensitive); a leader line is `姓名 职务`."""
     out: dict[Kind, list[Any]] = {}
     kind = Kind.SENSITIVE

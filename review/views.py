@@ -1,7 +1,7 @@
 """Drafting and review pages: parse the form, call one service, render or redirect.
 
-A refused action (any `HuiyingError`) re-renders the same page with the message beside the
-field it names and what the person typed kept, under the error's own status code.
+A refused action (any `HuiyingError`) redirects back to its page (post/redirect/get, `app.prg`), which
+shows the message beside the field it names and what the person typed, under the error's own status code.
 """
 
 from __future__ import annotations
@@ -18,14 +18,16 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from app.errors import HuiyingError, NotFound, WrongState
+from app import prg
+from app.errors import HuiyingError, Invalid, NotFound, WrongState
 from app.extensions import db
-from app.models import Role, Unit, User
+from app.models import Role, Unit, User, UserRole
 from app.timeutil import local, local_input
 from cases.models import Case
 from cases.queries import visible_case_ids
+from review import delegation, evidence, renderings, rules, services, worklists
 from review import diff as textdiff
-from review import rules, services, worklists
+from review.availability import available_channels
 from review.errors import StageNotReady
 from review.labels import CHANNEL, METHOD, PENDING, PRIORITY, STAGE, STATUS, VERDICT
 from review.models import (
@@ -40,7 +42,6 @@ from review.models import (
     Status,
     Verdict,
 )
-from review.render import to_safe_html
 from review.serialize import revision_checks
 
 bp = Blueprint("review", __name__, template_folder="templates")
@@ -155,20 +156,32 @@ def _editor(st: Statement | None, values: Mapping[str, Any], *, error: HuiyingEr
     linked = list(db.session.scalars(select(Case).where(Case.id.in_(visible)).order_by(Case.id))) if visible else []
     return render_template(
         "review/editor.html", st=st, values=values, error=error, fields=(error.fields or {}) if error else {},
-        preview=preview, priorities=list(Priority), channels=list(Channel), linked_cases=linked,
+        preview=preview, priorities=list(Priority),
+        channels=[Channel(c) for c in available_channels()], linked_cases=linked,
     ), status
+
+
+def _kept_editor(st: Statement | None, values: Mapping[str, Any]) -> tuple[str, int]:
+    """The editor's GET: what a refused save (or a preview) kept is shown again, once (post/redirect/get)."""
+    kept = prg.take()
+    if kept is None or not kept.values:
+        return _editor(st, values)
+    if kept.form == "preview":
+        return _editor(st, kept.values, preview=renderings.html_or_notice(
+            "portal", _statement_data(kept.values)["body"], store=False))
+    return _editor(st, kept.values, error=kept.error, status=kept.status)
 
 
 def _save(st: Statement | None, save: Callable[[dict[str, Any]], Statement], done: Callable[[Statement], str]
           ) -> Response | tuple[str, int]:
     values = _typed(request.form)
     if "preview" in request.form:
-        return _editor(st, values, preview=to_safe_html(_statement_data(values)["body"]))
+        return prg.back(request.path, None, form="preview", values=values)
     try:
         saved = save(_statement_data(values))
     except HuiyingError as err:
         db.session.rollback()
-        return _editor(st, values, error=err, status=err.status)
+        return prg.back(request.path, err, form="editor", values=values)
     flash(done(saved), "success")
     return redirect(url_for(".statement", statement_id=saved.id))
 
@@ -185,9 +198,14 @@ def new() -> Response | tuple[str, int]:
         case_id = request.args.get("case_id", "")
         empty = {"title": "", "digest": "", "body": "",
                  "priority": priority if priority in {p.value for p in Priority} else Priority.NORMAL.value,
-                 "channels": [c.value for c in Channel], "go_live_at": "", "agencies": "",
+                 "channels": available_channels(), "go_live_at": "", "agencies": "",
                  "case_ids": case_id if case_id.isdigit() else ""}
-        return _editor(None, empty)
+        copy = request.args.get("copy", "")
+        if copy.isdigit() and int(copy) <= 2**31:  # 以此稿重新起草: a statement stopped before it went out
+            source = services.get_statement(user, int(copy))
+            rules.require_own_unit(user, source)
+            empty = {**_stored(source), "go_live_at": ""}
+        return _kept_editor(None, empty)
     return _save(None, lambda data: services.create(user, data), lambda st: _("已保存草稿"))
 
 
@@ -202,7 +220,7 @@ def edit(statement_id: int) -> Response | tuple[str, int]:
     if request.method == "GET":
         if st.status not in EDITABLE:
             raise WrongState(_("当前状态（%(s)s）不能修改", s=STATUS[st.status]))
-        return _editor(st, _stored(st))
+        return _kept_editor(st, _stored(st))
     return _save(
         st, lambda data: services.edit(user, statement_id, data),
         lambda saved: _("已保存为第 %(n)d 稿", n=saved.current_revision.number if saved.current_revision else 0),
@@ -228,7 +246,7 @@ def actions(user: User, st: Statement) -> dict[str, Any]:
 
     def may_decide(stage: Stage) -> bool:
         return in_review and st.pending_stage == stage and _passes(
-            lambda: rules.require_role(user, rules.STAGE_ROLE[stage]),
+            lambda: delegation.require_role(user, rules.STAGE_ROLE[stage]),  # a stand-in (代理) too
             lambda: rules.require_own_unit(user, st),
             lambda: rules.require_may_review(user, st, Verdict.APPROVE),
         )
@@ -239,12 +257,26 @@ def actions(user: User, st: Statement) -> dict[str, Any]:
         lambda: rules.require_role(user, Role.DRAFTER, Role.OFFICE),
         lambda: rules.require_own_unit(user, st, office_may=True),
     )
+    review = Stage.EXPERT if may_decide(Stage.EXPERT) else Stage.LEADER if may_decide(Stage.LEADER) else None
+    role = rules.STAGE_ROLE[review] if review else None
     return {
         "edit": drafter_here and st.status in EDITABLE,
         "submit": drafter_here and st.status in SUBMITTABLE,
-        "review": Stage.EXPERT if may_decide(Stage.EXPERT) else Stage.LEADER if may_decide(Stage.LEADER) else None,
+        "review": review,
         "confirm": [a for a in st.agencies if a not in confirmed] if may_confirm else [],
+        # 代理: whom this person may decide for at this stage, and whether also in their own right
+        "on_behalf": delegation.principals(user, role) if role else [],
+        "own_right": bool(role and user.has_role(role)),
+        "experts": _requestable_experts(st) if drafter_here and st.status in SUBMITTABLE else [],
     }
+
+
+def _requestable_experts(st: Statement) -> list[User]:
+    """The experts a drafter may ask for when submitting: the unit's active experts who wrote none of the text."""
+    authors = {r.author_id for r in st.revisions} | {st.author_id}
+    people = db.session.scalars(select(User).join(UserRole).where(
+        User.unit_id == st.unit_id, UserRole.role == Role.EXPERT.value, User.active.is_(True)).order_by(User.id))
+    return [u for u in people if u.id not in authors]
 
 
 def _statement_page(statement_id: int, *, form: str | None = None, error: HuiyingError | None = None,
@@ -254,8 +286,9 @@ def _statement_page(statement_id: int, *, form: str | None = None, error: Huiyin
     rev = st.current_revision
     assert rev is not None
     numbers = {r.id: r.number for r in st.revisions}
+    body_html = renderings.html_or_notice("portal", rev.body)  # rendered once per text, stored
     return render_template(
-        "review/statement.html", st=st, rev=rev, body_html=to_safe_html(rev.body), numbers=numbers,
+        "review/statement.html", st=st, rev=rev, body_html=body_html, numbers=numbers,
         actions=actions(user, st), form=form, error=error, fields=(error.fields or {}) if error else {},
         typed=typed or {}, methods=list(ConfirmMethod), findings=revision_checks(st),
         texts={"title": rev.title, "digest": rev.digest, "body": rev.body},
@@ -266,16 +299,19 @@ def _statement_page(statement_id: int, *, form: str | None = None, error: Huiyin
 @login_required
 def statement(statement_id: int) -> tuple[str, int]:
     """The statement: its current text, state, history, and the forms this person may use."""
-    return _statement_page(statement_id)
+    kept = prg.take()
+    if kept is None:
+        return _statement_page(statement_id)
+    return _statement_page(statement_id, form=kept.form, error=kept.error, typed=kept.typed, status=kept.status)
 
 
 def _act(statement_id: int, form: str, act: Callable[[], str]) -> Response | tuple[str, int]:
-    """Run one service; redirect with its message, or show the page again with the refusal."""
+    """Run one service; redirect with its message, or back to the page with the refusal (post/redirect/get)."""
     try:
         message = act()
     except HuiyingError as err:
         db.session.rollback()
-        return _statement_page(statement_id, form=form, error=err, typed=request.form, status=err.status)
+        return prg.back(url_for(".statement", statement_id=statement_id), err, form=form, typed=request.form)
     flash(message, "success")
     return redirect(url_for(".statement", statement_id=statement_id))
 
@@ -283,9 +319,11 @@ def _act(statement_id: int, form: str, act: Callable[[], str]) -> Response | tup
 @bp.post("/statements/<int:statement_id>/submit")
 @login_required
 def submit(statement_id: int) -> Response | tuple[str, int]:
+    reviewers = [name for name in request.form.getlist("reviewers") if name]
+
     def act() -> str:
-        services.submit(_user(), statement_id)
-        return _("已提交审核")
+        services.submit(_user(), statement_id, {"reviewers": reviewers} if reviewers else {})
+        return _("已提交审核，已通知指定的专家") if reviewers else _("已提交审核")
 
     return _act(statement_id, "submit", act)
 
@@ -294,9 +332,15 @@ def submit(statement_id: int) -> Response | tuple[str, int]:
 @login_required
 def decide(statement_id: int) -> Response | tuple[str, int]:
     """审核 / 领导审批: the decision names the hash the page showed, so a stale page is refused."""
-    data = {name: request.form.get(name, "") for name in ("revision_hash", "stage", "decision", "comment")}
+    data = {name: request.form.get(name, "") for name in ("revision_hash", "stage", "decision", "comment",
+                                                          "on_behalf_of")}
 
     def act() -> str:
+        if (data["stage"] == Stage.LEADER and data["decision"] == Verdict.APPROVE
+                and request.form.get("confirm_release") != "yes"):
+            # one confirmed tap: the leader has seen what goes out, where and when (the box is above the button)
+            raise Invalid(_("请先核对发布内容、渠道和时间，勾选确认后再同意"),
+                          fields={"confirm_release": _("请勾选确认")})
         try:
             decision = services.decide(_user(), statement_id, data)
         except (StageNotReady, WrongState) as refused:
@@ -317,8 +361,13 @@ def decide(statement_id: int) -> Response | tuple[str, int]:
 def confirm(statement_id: int) -> Response | tuple[str, int]:
     """机构确认: record that another body confirmed the text shown."""
     data = {name: request.form.get(name, "") for name in ("revision_hash", "agency", "contact", "method", "note")}
+    upload = request.files.get("evidence_file")
 
     def act() -> str:
+        if upload is not None and upload.filename:
+            # the document first (stored once by content), then the confirmation that names it
+            data["evidence"] = evidence.save(_user(), upload.stream.read(evidence.MAX_EVIDENCE_BYTES + 1),
+                                             upload.filename).sha256
         confirmation = services.confirm(_user(), statement_id, data)
         return _("已记录%(agency)s的确认", agency=confirmation.agency)
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload, load_only, raiseload
 
 from app.extensions import db
 from app.models import Role, Unit, User
+from review.delegation import delegated_roles
 from review.models import Decision, Revision, Stage, Statement, Status, Verdict
 
 #: Items per list on the home page; the rest are a click away ("查看全部"), paged.
@@ -98,8 +99,9 @@ KINDS: dict[str, Kind] = {
 
 
 def kinds_for(user: User) -> list[Kind]:
-    """The lists this user has, in the order the page shows them."""
-    return [k for k in KINDS.values() if user.has_role(*k.roles)]
+    """The lists this user has, in the order the page shows them; a stand-in (代理) has their principal's."""
+    roles = set(user.roles) | delegated_roles(user)
+    return [k for k in KINDS.values() if roles.intersection(k.roles)]
 
 
 WORK_ORDER = (Statement.priority_rank, Statement.updated_at, Statement.id)

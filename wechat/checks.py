@@ -5,17 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from review import checks
+from review import checks, renderings
 from review.models import Channel
 from wechat.channel import PLACEHOLDER_IMAGE_URL
-from wechat.render import ContentLimitError, check_limits, render_article
+from wechat.render import ContentLimitError, article, check_limits
 
 
 def wechat_limits(draft: checks.Draft) -> Iterator[checks.Finding]:
     """Title, digest and rendered content against `draft/add`'s limits, with images as uploaded URLs."""
     if Channel.WECHAT not in draft.channels:
         return
-    html = render_article(draft.body, image_url=lambda _src: PLACEHOLDER_IMAGE_URL).html
+    try:  # rendered once per text: saving stores this very rendering (review/renderings.py)
+        html = article(draft.body, image_url=lambda _src: PLACEHOLDER_IMAGE_URL, store=False).html
+    except renderings.RenderRefused as refused:
+        yield checks.Finding(checks.Code.WECHAT_LIMIT, refused.reason, "", "body")
+        return
     for title, digest, content in ((draft.title, "", ""), ("", draft.digest, ""), ("", "", html)):
         try:
             check_limits(title, digest, content)

@@ -31,7 +31,7 @@ def test_intake_errors_stand_beside_their_fields_and_keep_what_was_typed(app: Fl
     browser = Browser(app, "drafter_a")
     future = (datetime.now(UTC) + timedelta(days=1)).astimezone().strftime("%Y-%m-%dT%H:%M")
     resp = browser.post("/cases/new", {"title": "标题保留", "source": "forum", "source_url": "ftp://x",
-                                       "discovered_at": future, "units": ["A"]})
+                                       "discovered_at": future, "units": ["A"]}, follow_redirects=True)
     assert resp.status_code == 400
     body = text(resp)
     assert "标题保留" in body
@@ -52,9 +52,10 @@ def test_case_page_shows_the_clock_and_only_the_forms_a_person_may_use(app: Flas
     assert f"/statements/new?unit=A&amp;priority=normal&amp;case_id={case['id']}" in page.get_data(as_text=True)
     resp = drafter.post(f"/cases/{case['id']}/accept", {"note": "已受理"})
     assert resp.status_code == 302
-    resp = drafter.post(f"/cases/{case['id']}/feedback", {"note": ""})
+    resp = drafter.post(f"/cases/{case['id']}/feedback", {"note": ""}, follow_redirects=True)
     assert resp.status_code == 400 and 'class="field-error"' in section(resp, "feedback")
-    resp = drafter.post(f"/cases/{case['id']}/respond", {"form": "press_conference", "held_at": "", "note": "x"})
+    resp = drafter.post(f"/cases/{case['id']}/respond", {"form": "press_conference", "held_at": "", "note": "x"},
+                        follow_redirects=True)
     assert resp.status_code == 400 and "field-error" in section(resp, "respond")
     held = (datetime.now(UTC) - timedelta(hours=1)).astimezone().strftime("%Y-%m-%dT%H:%M")
     resp = drafter.post(f"/cases/{case['id']}/respond", {"form": "press_conference", "held_at": held})

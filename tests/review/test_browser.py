@@ -61,7 +61,7 @@ def test_expert_approves_on_a_phone(app: Flask, server: str, phone: Any, office_
     work.get_by_role("link", name=re.compile("关于网传小麦品种问题的回应")).click()
     phone.wait_for_url(f"{server}/statements/{st['id']}")
     review = phone.locator("#review")
-    assert st["revision"]["hash"][:12] in review.inner_text()
+    assert st["revision"]["hash"][:12] in review.text_content()  # folded under 技术信息
     assert "经核实，网传信息不实。" in phone.locator("#text").inner_text()
     assert_fits_the_phone(phone)
     phone.screenshot(path=SCREENSHOT.format("statement"), full_page=True)
