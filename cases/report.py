@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import io
 import re
-from typing import Any
-
-from docx import Document
-from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml.ns import qn
-from docx.shared import Pt
-from docx.text.run import Run
+from typing import TYPE_CHECKING, Any
 
 from app import register
 from app.timeutil import format_local, utcnow
 from cases import labels
 from cases.models import Case, EventKind
+
+if TYPE_CHECKING:
+    from docx.text.run import Run
+
+# python-docx is imported where a document is made, not with the app: it and openpyxl cost a web or release
+# worker ~23 MB of memory that only the few requests (and the daily job) writing a document need.
 
 TITLE_FONT, BODY_FONT, HEADING_FONT = "方正小标宋简体", "仿宋_GB2312", "黑体"
 #: What XML 1.0 cannot hold (C0 controls but tab and newlines, U+FFFE/U+FFFF): a case registered with a
@@ -30,6 +30,9 @@ def xml_text(text: str) -> str:
 
 def _font(run: Run, name: str, size: float, bold: bool = False) -> None:
     """Set Latin and East-Asian fonts both: Word and WPS pick the CJK face from `w:eastAsia`."""
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
     run.font.name = name
     run.font.size = Pt(size)
     run.font.bold = bold
@@ -40,6 +43,9 @@ def _font(run: Run, name: str, size: float, bold: bool = False) -> None:
 
 def _para(doc: Any, text: str, *, font: str = BODY_FONT, size: float = 16, bold: bool = False,
           center: bool = False, indent: bool = True) -> None:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt
+
     p = doc.add_paragraph()
     if center:
         p.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -79,6 +85,9 @@ def _event_text(kind: str, data: dict[str, Any]) -> str:
 
 def docx_bytes(case: Case) -> bytes:
     """The 专报 of `case` as .docx bytes (opens in Word and WPS)."""
+    from docx import Document
+    from docx.oxml.ns import qn
+
     doc = Document()
     normal = doc.styles["Normal"]
     normal.font.name = BODY_FONT

@@ -10,8 +10,6 @@ import io
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from docx import Document
-from docx.oxml.ns import qn
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -35,6 +33,9 @@ LEDGER_KIND = {LedgerKind.PUBLISHED.value: "发布", LedgerKind.RETRACTED.value:
 
 
 def _document() -> Any:
+    from docx import Document  # imported when a document is made (see cases/report.py)
+    from docx.oxml.ns import qn
+
     doc = Document()
     normal = doc.styles["Normal"]
     normal.font.name = BODY_FONT

@@ -7,9 +7,6 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from flask_babel import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
@@ -46,6 +43,11 @@ def export_query(user: User, args: Mapping[str, str]) -> Select:
 
 def xlsx_bytes(user: User, args: Mapping[str, str]) -> bytes:
     """The visible cases matching `args` as an .xlsx workbook (write-only: memory stays flat)."""
+    # openpyxl is imported when a workbook is made, not with the app (see cases/report.py)
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
     query = export_query(user, args)
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_("舆情台账"))
@@ -86,6 +88,8 @@ def _clocks(deadlines: list[Deadline], now: datetime) -> str:
 
 
 def _row(sheet: object, case: Case, first: datetime | None, now: datetime) -> list[object]:
+    from openpyxl.cell import WriteOnlyCell
+
     values: list[object] = [
         case.id, case.title, str(labels.SOURCE.get(case.source, case.source)), _excel_time(case.discovered_at),
         str(labels.LEVEL.get(case.level, "")) if case.level else "", str(labels.STATUS.get(case.status, case.status)),
