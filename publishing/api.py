@@ -16,6 +16,7 @@ from publishing import checkpoints, ledger, services
 from publishing.models import LedgerEntry, LedgerKind, Release
 from publishing.schemas import (
     RETRY_CHANNEL,
+    CancelIn,
     CheckpointsOut,
     LedgerOut,
     LedgerQuery,
@@ -125,6 +126,14 @@ def public_releases() -> Response:
            errors=(403, 409))
 def retract(statement_id: int) -> Response:
     st = services.retract(actor(), statement_id, json_body())
+    return jsonify(statement_json(db.session.get(Statement, st.id)))
+
+
+@bp.post("/statements/<int:statement_id>/cancel")
+@operation("Cancel a scheduled statement before its go-live time (leader); it ends retracted, off the record",
+           body=CancelIn, responses={200: StatementOut}, errors=(403, 409))
+def cancel(statement_id: int) -> Response:
+    st = services.cancel(actor(), statement_id, json_body())
     return jsonify(statement_json(db.session.get(Statement, st.id)))
 
 

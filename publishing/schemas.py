@@ -37,6 +37,14 @@ class RetractIn(Body):
                       Msg(lambda: _("必填"), string_too_long=lambda: _("过长"))]
 
 
+class CancelIn(Body):
+    """`POST /statements/{id}/cancel` (leader of the unit): stop a scheduled statement before its go-live time;
+    nothing reaches a channel or the public record."""
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=REASON_MAX),
+                      Msg(lambda: _("必须是字符串"), string_too_long=lambda: _("过长"))] = ""
+
+
 class VerifyIn(Body):
     """`POST /public/verify`: a text to check against everything published (no sign-in; 30 a minute)."""
 

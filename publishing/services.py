@@ -7,9 +7,8 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.api import require_mapping
 from app.door import transition
-from app.errors import Invalid, NotFound, WrongState
+from app.errors import NotFound, WrongState
 from app.extensions import db
 from app.models import Role, User
 from app.notifications import notify
@@ -20,7 +19,7 @@ from app.tx import after_commit, begin_write
 from publishing import ledger, queues
 from publishing.lifecycle import DELIVERY
 from publishing.models import Action, Delivery, DeliveryState, LedgerKind, Release
-from publishing.schemas import RetractIn
+from publishing.schemas import CancelIn, RetractIn
 from review import lifecycle, rules
 from review.lifecycle import STATEMENT
 from review.models import Statement, Status
@@ -140,11 +139,7 @@ def cancel(actor: User, statement_id: int, data: Any) -> Statement:
     begin_write()
     st = get_statement(actor, statement_id, for_update=True)
     rules.require_own_unit(actor, st)
-    body = require_mapping(data)
-    reason = body.get("reason")
-    reason = reason.strip() if isinstance(reason, str) else ""
-    if len(reason) > 2000:
-        raise Invalid(_("理由不能超过 2000 个字符"), fields={"reason": _("过长")})
+    reason = parse(CancelIn, data, _("理由不能超过 2000 个字符")).reason  # optional, ≤ 2,000 characters
     release = db.session.scalar(select(Release).where(Release.statement_id == st.id))
     if st.status != Status.SCHEDULED or release is None:
         raise WrongState(_("只有尚未到发布时间的定时发布可以取消；已发出的回应请使用撤回"))

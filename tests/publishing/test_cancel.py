@@ -131,3 +131,27 @@ def test_cancel_before_go_live_on_a_phone(app: Flask, office: Office, phone: Any
     assert phone.locator("#cancel-release").count() == 0
     assert office.drafter.get(f"/statements/{st['id']}").get_json()["status"] == "retracted"
     assert_fits_the_phone(phone)
+
+
+def test_the_api_cancels_as_the_page_does(app: Flask, office: Office) -> None:
+    st = office.approved(channels=["portal"], go_live_at=LATER)
+    path = f"/statements/{st['id']}/cancel"
+    refused = office.drafter.post(path, {"reason": "不是领导"})
+    assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "wrong_role"
+    too_long = office.leader.post(path, {"reason": "x" * 2001})
+    assert too_long.status_code == 400 and too_long.get_json()["error"]["fields"] == {"reason": "过长"}
+    not_text = office.leader.post(path, {"reason": 5})
+    assert not_text.status_code == 400 and "reason" in not_text.get_json()["error"]["fields"]
+    resp = office.leader.post(path, {"reason": "口径调整，暂缓发布"})
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["status"] == "retracted"
+    again = office.leader.post(path, {})
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "wrong_state"
+    drain(app)
+    with app.app_context():
+        assert db.session.scalars(select(LedgerEntry)).all() == []  # nothing was said: nothing on the record
+        audit = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "statement.cancel")).all()
+        assert [a.after["reason"] for a in audit] == ["口径调整，暂缓发布"]
+    assert all(d["state"] != "published" for d in deliveries(app, st["id"]).values())
+    published = office.leader.post(f"/statements/{office.approved(channels=['portal'])['id']}/cancel", {})
+    assert published.status_code == 409  # gone out (or going): retract instead
