@@ -24,6 +24,7 @@ from typing import Any
 
 # first: points HUIYING_INSTANCE at a temporary folder (isort keeps plain imports before from-imports)
 import bench.common as common
+from tests.live import serving  # the app on a loopback port (the sandbox and the callback), as the tests use it
 
 UNIT = "CMT"
 CAST = {"drafter": 1, "expert": 1, "leader": 1}
@@ -141,22 +142,6 @@ def instrument(counts: Counts) -> Callable[[], None]:
         event.remove(Engine, "rollback", counts.on_rollback)
 
     return undo
-
-
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """The app on a free loopback port (the sandbox and the callback), in a thread."""
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-        server.server_close()
 
 
 def deliveries(app: Any) -> list[tuple[int, str, str]]:

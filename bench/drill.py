@@ -26,7 +26,7 @@ from typing import Any
 
 # first: points HUIYING_INSTANCE at a temporary folder (isort keeps plain imports before from-imports)
 import bench.common as common
-from bench.commits import serving
+from tests.live import serving
 
 UNIT = "DRL"
 CAST = {"drafter": 1, "expert": 1, "leader": 1}

@@ -6,6 +6,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -28,10 +29,11 @@ TEST_REDIS_URL = os.environ.get("HUIYING_TEST_REDIS", "redis://127.0.0.1:6379/15
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this run, dropped at the end."""
-    name = f"huiying_test_{uuid.uuid4().hex[:10]}"
+@contextmanager
+def fresh_postgres(prefix: str) -> Iterator[str]:
+    """An empty PostgreSQL database named `prefix_<random>`, dropped when the block ends (its sessions ended
+    first); skipped outside CI when the server does not answer."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     try:
         admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as exc:
@@ -48,6 +50,13 @@ def postgres_url() -> Iterator[str]:
         )
         admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
         admin.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this run, dropped at the end."""
+    with fresh_postgres("huiying_test") as url:
+        yield url
 
 
 def _config(database_url: str, media: str, **extra: Any) -> dict[str, Any]:

@@ -18,18 +18,16 @@ import subprocess
 import sys
 import sysconfig
 import time
-import uuid
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
-import psycopg
 import pytest
 import redis as redis_lib
 import requests
 
-from tests.conftest import IN_CI, PG_ADMIN, TEST_REDIS_URL
+from tests.conftest import TEST_REDIS_URL, fresh_postgres
 
 pytestmark = pytest.mark.slow
 
@@ -42,21 +40,8 @@ T = TypeVar("T")
 @pytest.fixture
 def fresh_database() -> Iterator[str]:
     """An empty PostgreSQL database nobody has migrated, dropped afterwards."""
-    name = f"huiying_test_deploy_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        if IN_CI:
-            raise
-        pytest.skip(f"PostgreSQL unreachable outside CI: {exc}")
-    admin.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-    try:
-        yield f"{base}/{name}"
-    finally:
-        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()
+    with fresh_postgres("huiying_test_deploy") as url:
+        yield url
 
 
 def _copy_source(target: Path) -> None:
