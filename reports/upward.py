@@ -21,6 +21,7 @@ from app import audit
 from app.errors import Invalid, NotFound, WrongRole, WrongUnit
 from app.extensions import db
 from app.models import Role, User
+from app.storage import write_atomically
 from app.tx import begin_write
 from cases import rules
 from cases.models import Case, EventKind, case_units
@@ -115,10 +116,7 @@ def record(actor: User, data: Mapping[str, Any], upload: FileStorage | None = No
         digest = hashlib.sha256(content).hexdigest()
         path = file_path(digest)
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(".part")
-            partial.write_bytes(content)
-            partial.replace(path)  # readers never see half a file
+            write_atomically(path, content)
         row.file_name, row.file_sha256, row.file_size = name, digest, len(content)
     db.session.add(row)
     db.session.flush()

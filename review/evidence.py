@@ -24,6 +24,7 @@ from app.errors import Invalid, NotFound, TooLarge
 from app.extensions import db
 from app.models import Role, User
 from app.openapi import Out, operation
+from app.storage import write_atomically
 from review import rules
 from review.media import TooManyPixels, media_root, open_bounded
 from review.models import Confirmation, Evidence
@@ -81,11 +82,7 @@ def save(actor: User, data: bytes, name: str = "") -> Evidence:
     existing = db.session.get(Evidence, digest)
     if existing is not None:
         return existing
-    path = evidence_path(digest, ext)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_atomically(evidence_path(digest, ext), data)
     found = Evidence(sha256=digest, ext=ext, mime=mime, size=len(data), name=clean_name(name) or f"{digest[:12]}.{ext}",
                      uploaded_by_id=actor.id)
     db.session.add(found)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from app import audit
 from app.errors import Invalid, NotFound, TooLarge
 from app.extensions import db
 from app.models import Role, User
+from app.storage import write_atomically
 from review import rules
 from review.models import Image
 
@@ -94,11 +94,7 @@ def save_image(actor: User, data: bytes) -> Image:
     existing = db.session.get(Image, digest)
     if existing is not None:
         return existing
-    path = media_path(digest, ext)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_atomically(media_path(digest, ext), data)
     image = Image(sha256=digest, ext=ext, mime=mime, size=len(data), width=width, height=height,
                   uploaded_by_id=actor.id)
     db.session.add(image)
