@@ -4,14 +4,22 @@ Every revision is checked when it is saved and the findings are stored with it, 
 same list beside the same text. A `block` finding stops submission and the leader's approval; a `warn`
 only asks for attention. Channels and publishing add their own checks (`register`): review does not know
 WeChat's limits or which portal pages exist.
+
+**Cost.** The editor calls the checks while the drafter types, on texts of up to 50,000 characters, so every
+check is one linear pass (no `difflib`, no overlap test against every earlier span, no loop over every name at
+every position). They also share rendering's time budget (`RENDER_BUDGET_SECONDS`): a rendering they ask for gets
+only what is left of it, and checks the budget did not reach become one `block` finding, `checks_incomplete`,
+so a text is never passed because it was not checked.
 """
 
 from __future__ import annotations
 
-import difflib
 import enum
+import functools
+import itertools
 import re
 import threading
+import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -27,6 +35,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Unit
+from review import renderings
 
 
 class Severity(enum.StrEnum):
@@ -45,6 +54,7 @@ class Code(enum.StrEnum):
     WECHAT_LIMIT = "wechat_limit"
     DEAD_INTERNAL_LINK = "dead_internal_link"
     EXTERNAL_LINK = "external_link"
+    CHECKS_INCOMPLETE = "checks_incomplete"
 
 
 #: CONTRACT §10 defaults: what could hurt once published blocks; what needs a human eye warns.
@@ -54,6 +64,8 @@ SEVERITY: dict[Code, Severity] = {
     Code.BANK_CARD: Severity.BLOCK,
     Code.WECHAT_LIMIT: Severity.BLOCK,
     Code.DEAD_INTERNAL_LINK: Severity.BLOCK,
+    #: what was not checked may hold anything that blocks
+    Code.CHECKS_INCOMPLETE: Severity.BLOCK,
     Code.LEADER_NAME: Severity.WARN,
     Code.UNIT_NAME: Severity.WARN,
     Code.TRADITIONAL_CHARS: Severity.WARN,
@@ -133,6 +145,7 @@ class Lexicon:
             auto.make_automaton()
             self.automaton = auto
         self.allowed_set = {_fold(t) for t in self.allowed}
+        self.leader_index = LeaderIndex(self.leaders)
 
 
 _cache: dict[str, Any] = {}
@@ -168,15 +181,23 @@ def sensitive_terms(draft: Draft, lex: Lexicon) -> Iterator[Finding]:
         return
     for name, text in draft.fields():
         hits: list[tuple[int, int, str]] = []
-        allowed: list[tuple[int, int]] = []
+        # the furthest end of an allowed phrase starting at each position (-1: none starts there)
+        allowed_end = [-1] * (len(text) + 1)
         for end, (kind, term) in lex.automaton.iter(_fold(text)):
             start = end - len(term) + 1
             if kind == 1 or _fold(term) in lex.allowed_set:
-                allowed.append((start, end + 1))
+                allowed_end[start] = max(allowed_end[start], end + 1)
             if kind == 0:
                 hits.append((start, end + 1, term))
+        hits.sort()
+        reach, scanned = -1, 0  # reach: the furthest end of the allowed phrases starting before `scanned`
         for start, end, term in hits:
-            if any(a <= start and end <= b and (b - a) > (end - start) for a, b in allowed):
+            while scanned < start:
+                reach = max(reach, allowed_end[scanned])
+                scanned += 1
+            # covered by a longer allowed phrase: one starting earlier reaching its end, or one at its start
+            # reaching further (an allowed phrase equal to the term itself does not excuse it)
+            if reach >= end or allowed_end[start] > end:
                 continue
             yield Finding(Code.SENSITIVE_TERM, _("含有敏感词「%(t)s」", t=term), text[start:end], name, start, end)
 
@@ -187,12 +208,122 @@ COMMON_TITLES = ("院长", "副院长", "党委书记", "书记", "副书记", "
                  "副处长", "厅长", "副厅长", "局长", "副局长", "部长", "副部长", "主席", "副主席", "秘书长")
 
 
-def _pinyin(text: str) -> list[str]:
+@functools.cache
+def _reading(char: str) -> str:
+    """A character's usual pinyin, toneless: two names differing in one character are homophones when the
+    differing characters read alike. One lookup per distinct character, however long the text."""
     # imported on first use: pypinyin's dictionaries take ~55 MB in every process that imports it (the release
     # worker never needs them; a web worker only once a near-miss leader name turns up)
     from pypinyin import lazy_pinyin
 
-    return lazy_pinyin(text)
+    return lazy_pinyin(char)[0]
+
+
+def _wildcard(text: str, j: int) -> str:
+    return f"{text[:j]}\0{text[j + 1:]}"
+
+
+class LeaderIndex:
+    """Leaders' names compiled for one pass over a text: each name under every one-character wildcard, by the
+    reading and by the titles of that character, so the names one substitution away from a window are found by
+    lookups, however many leaders share a surname."""
+
+    def __init__(self, leaders: list[dict[str, str]]) -> None:
+        self.names = {leader["name"] for leader in leaders}
+        self.titles_of: dict[str, set[str]] = {}
+        for leader in leaders:
+            if leader["title"]:
+                self.titles_of.setdefault(leader["name"], set()).add(leader["title"])
+        matched = sorted(n for n in self.names if len(n) >= 2)
+        self.matched = matched
+        self.lengths = sorted({len(n) for n in matched})
+        self.near: set[str] = set()
+        #: (wildcard key, title) → names
+        self.by_title: dict[tuple[str, str], list[str]] = {}
+        for name in matched:
+            for j in range(len(name)):
+                key = _wildcard(name, j)
+                self.near.add(key)
+                for title in self.titles_of.get(name, ()):
+                    self.by_title.setdefault((key, title), []).append(name)
+        self._by_reading: dict[tuple[str, str], list[str]] | None = None
+        # a window one substitution away from a name still has the name's first or second character in place
+        self.first_chars = {n[0] for n in matched}
+        self.second_chars = {n[1] for n in matched}
+        anchors = "".join(sorted(self.first_chars | self.second_chars))
+        self.anchor = re.compile(f"[{re.escape(anchors)}]") if anchors else None
+        titles = sorted(set(COMMON_TITLES) | {t for ts in self.titles_of.values() for t in ts}, key=len, reverse=True)
+        # the longest title first, as a reader takes 副院长 for 副院长 and not 院长
+        self.title_after = re.compile("|".join(map(re.escape, titles)))
+        self.title_before = re.compile("|".join(re.escape(t[::-1]) for t in titles))
+
+    def homophones(self, key: str, char: str) -> list[str]:
+        """The names with `key`'s missing character read as `char` is (the readings are looked up on the first
+        near miss only: most texts never need pypinyin)."""
+        if self._by_reading is None:
+            by_reading: dict[tuple[str, str], list[str]] = {}
+            for name in self.matched:
+                if _CJK.match(name):
+                    for j in range(len(name)):
+                        by_reading.setdefault((_wildcard(name, j), _reading(name[j])), []).append(name)
+            self._by_reading = by_reading
+        return self._by_reading.get((key, _reading(char)), [])
+
+    def adjacent_title(self, text: str, backwards: str, start: int, end: int) -> str | None:
+        """The title right after text[start:end], else right before it (`backwards` is the text reversed)."""
+        after = self.title_after.match(text, end)
+        if after:
+            return after.group()
+        before = self.title_before.match(backwards, len(text) - start)
+        return before.group()[::-1] if before else None
+
+    def candidate_starts(self, text: str) -> list[int]:
+        """Where a window near or equal to a name may start: one regular-expression pass over the text."""
+        if self.anchor is None:
+            return []
+        starts = set()
+        for m in self.anchor.finditer(text):
+            i, char = m.start(), m.group()
+            if char in self.first_chars:
+                starts.add(i)
+            if char in self.second_chars and i > 0:
+                starts.add(i - 1)
+        return sorted(starts)
+
+
+def leader_names(draft: Draft, lex: Lexicon) -> Iterator[Finding]:
+    """A registered leader's name one character off (a homophone, or next to their title), or their name
+    with a different title than the one registered."""
+    index = lex.leader_index
+    for name_field, text in draft.fields():
+        backwards = text[::-1]
+        seen: set[tuple[int, int]] = set()
+        for start in index.candidate_starts(text):
+            for n in index.lengths:
+                end = start + n
+                if end > len(text) or (start, end) in seen:
+                    continue
+                window = text[start:end]
+                if window in index.names:
+                    wanted = index.titles_of.get(window)
+                    found = index.adjacent_title(text, backwards, start, end) if wanted else None
+                    if wanted and found and found not in wanted:
+                        seen.add((start, end))
+                        yield Finding(Code.LEADER_NAME, _("「%(n)s」的职务登记为「%(t)s」，文中为「%(f)s」",
+                                                          n=window, t="、".join(sorted(wanted)), f=found),
+                                      window, name_field, start, end)
+                    continue
+                keys = [(j, key) for j in range(n) if (key := _wildcard(window, j)) in index.near]
+                if not keys or not _CJK.match(window):
+                    continue
+                title = index.adjacent_title(text, backwards, start, end)
+                # a sound-alike (what a pinyin keyboard produces) names the leader before a title does
+                names = [*sorted(n for j, key in keys for n in index.homophones(key, window[j])),
+                         *sorted(n for _j, key in keys for n in index.by_title.get((key, title or ""), ()))]
+                if names:
+                    seen.add((start, end))
+                    yield Finding(Code.LEADER_NAME, _("「%(w)s」疑为领导姓名「%(n)s」之误", w=window, n=names[0]),
+                                  window, name_field, start, end)
 
 
 def _occurrences(text: str, part: str) -> Iterator[int]:
@@ -202,52 +333,6 @@ def _occurrences(text: str, part: str) -> Iterator[int]:
         i = text.find(part, i + 1)
 
 
-def leader_names(draft: Draft, lex: Lexicon) -> Iterator[Finding]:
-    """A registered leader's name one character off (a homophone, or next to their title), or their name
-    with a different title than the one registered."""
-    if not lex.leaders:
-        return
-    names = {leader["name"] for leader in lex.leaders}
-    titles_of: dict[str, set[str]] = {}
-    for leader in lex.leaders:
-        if leader["title"]:
-            titles_of.setdefault(leader["name"], set()).add(leader["title"])
-    all_titles = sorted(set(COMMON_TITLES) | {t for ts in titles_of.values() for t in ts}, key=len, reverse=True)
-
-    def adjacent_title(text: str, start: int, end: int) -> str | None:
-        after = next((t for t in all_titles if text.startswith(t, end)), None)
-        if after:
-            return after
-        return next((t for t in all_titles if text.endswith(t, 0, start)), None)
-
-    for name_field, text in draft.fields():
-        seen: set[tuple[int, int]] = set()
-        for name in names:
-            n = len(name)
-            if n < 2:
-                continue
-            starts = set(_occurrences(text, name[0])) | {i - 1 for i in _occurrences(text, name[1])}
-            for start in sorted(s for s in starts if 0 <= s <= len(text) - n):
-                window = text[start:start + n]
-                if window == name:
-                    wanted = titles_of.get(name)
-                    found = adjacent_title(text, start, start + n)
-                    if wanted and found and found not in wanted and (start, start + n) not in seen:
-                        seen.add((start, start + n))
-                        yield Finding(Code.LEADER_NAME, _("「%(n)s」的职务登记为「%(t)s」，文中为「%(f)s」",
-                                                          n=name, t="、".join(sorted(wanted)), f=found),
-                                      window, name_field, start, start + n)
-                    continue
-                if window in names or not _CJK.match(window) or Levenshtein.distance(window, name) != 1:
-                    continue
-                homophone = _pinyin(window) == _pinyin(name)
-                title = adjacent_title(text, start, start + n)
-                if (homophone or (title and title in titles_of.get(name, set()))) and (start, start + n) not in seen:
-                    seen.add((start, start + n))
-                    yield Finding(Code.LEADER_NAME, _("「%(w)s」疑为领导姓名「%(n)s」之误", w=window, n=name),
-                                  window, name_field, start, start + n)
-
-
 def unit_names(draft: Draft, lex: Lexicon) -> Iterator[Finding]:
     """Text one edit away from a registered unit's name (and not another unit's name)."""
     units = [u for u in lex.units if len(u) >= 4]
@@ -255,8 +340,13 @@ def unit_names(draft: Draft, lex: Lexicon) -> Iterator[Finding]:
         return
     registered = set(lex.units)
     for name_field, text in draft.fields():
-        exact = [(i, i + len(u)) for u in units for i in _occurrences(text, u)]
-        seen: set[tuple[int, int]] = set()
+        # positions inside a registered name, and positions already reported: an overlap test is a slice of
+        # a unit name's length, not a scan of every earlier span
+        exact = bytearray(len(text))
+        for u in units:
+            for i in _occurrences(text, u):
+                exact[i:i + len(u)] = b"\1" * len(u)
+        seen = bytearray(len(text))
         for unit in units:
             n, half = len(unit), len(unit) // 2
             head, tail = unit[:half], unit[half:]
@@ -273,15 +363,15 @@ def unit_names(draft: Draft, lex: Lexicon) -> Iterator[Finding]:
                 window = text[start:end]
                 if window == unit or window in registered or not _CJK.match(window):
                     continue
-                if any(a < end and start < b for a, b in exact):
+                if any(exact[start:end]):
                     continue
                 if Levenshtein.distance(window, unit, score_cutoff=1) <= 1:
                     candidates.append((abs(end - start - n), start, end))
             # one finding per place: a same-length typo over the shorter or longer windows around it
             for _diff, start, end in sorted(candidates):
-                if any(a < end and start < b for a, b in seen):
+                if any(seen[start:end]):
                     continue
-                seen.add((start, end))
+                seen[start:end] = b"\1" * (end - start)
                 window = text[start:end]
                 yield Finding(Code.UNIT_NAME, _("「%(w)s」疑为单位名称「%(u)s」之误", w=window, u=unit),
                               window, name_field, start, end)
@@ -290,19 +380,40 @@ def unit_names(draft: Draft, lex: Lexicon) -> Iterator[Finding]:
 _t2s = OpenCC("t2s")
 
 
+def _converted_runs(text: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, simplified) for each run of characters OpenCC's phrase-aware t2s conversion changes.
+
+    OpenCC converts character for character (its t2s entries keep their length), so the runs are found by
+    comparing position by position, in one pass; a line whose conversion changed its length is one run.
+    Lines are converted one at a time: OpenCC never matches a phrase across white space."""
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        simplified = _t2s.convert(line)
+        if len(simplified) != len(line):
+            yield offset, offset + len(line), simplified
+        elif simplified != line:
+            start = None
+            for i, (old, new) in enumerate(zip(line, simplified, strict=True)):
+                if old != new and start is None:
+                    start = i
+                elif old == new and start is not None:
+                    yield offset + start, offset + i, simplified[start:i]
+                    start = None
+            if start is not None:
+                yield offset + start, offset + len(line), simplified[start:]
+        offset += len(line)
+
+
 def traditional_chars(draft: Draft) -> Iterator[Finding]:
-    """Traditional characters in simplified text, by OpenCC's phrase-aware conversion."""
-    for name, text in draft.fields():
-        simplified = _t2s.convert(text)
-        if simplified == text:
-            continue
-        matcher = difflib.SequenceMatcher(None, text, simplified, autojunk=False)
-        for op, a1, a2, b1, b2 in matcher.get_opcodes():
-            if op == "equal":
-                continue
-            yield Finding(Code.TRADITIONAL_CHARS,
-                          _("「%(t)s」为繁体字，简体应为「%(s)s」", t=text[a1:a2], s=simplified[b1:b2]),
-                          text[a1:a2], name, a1, a2)
+    """Traditional characters in simplified text, by OpenCC's phrase-aware conversion, with their simplified
+    forms: the first `MAX_PER_CODE` in field and text order, all that `run` keeps (a text written in
+    traditional characters is not converted to its end to be told so)."""
+    runs = ((name, *run) for name, text in draft.fields() for run in _converted_runs(text))
+    for name, start, end, simplified in itertools.islice(runs, MAX_PER_CODE):
+        text = getattr(draft, name)
+        yield Finding(Code.TRADITIONAL_CHARS,
+                      _("「%(t)s」为繁体字，简体应为「%(s)s」", t=text[start:end], s=simplified),
+                      text[start:end], name, start, end)
 
 
 _ID = re.compile(r"(?<![0-9A-Za-z])([1-8]\d{5})((?:18|19|20)\d{2})(\d{2})(\d{2})\d{3}[0-9Xx](?![0-9A-Za-z])")
@@ -346,24 +457,25 @@ _CARD_PREFIXES = ("62", "4", "5")
 def personal_data(draft: Draft) -> Iterator[Finding]:
     """Resident ID numbers with a valid check digit, bank cards passing Luhn, mobile numbers."""
     for name, text in draft.fields():
-        taken: list[tuple[int, int]] = []
-        id_like: list[tuple[int, int]] = []
+        # what each position already belongs to, so each number is tested against its own span only
+        taken = bytearray(len(text))  # a reported ID or card
+        id_end = [0] * len(text)  # the end of the ID-shaped number covering a position (matches never overlap)
         for m in _ID.finditer(text):
             if not _id_shaped(m):
                 continue
-            id_like.append(m.span())
+            id_end[m.start():m.end()] = [m.end()] * (m.end() - m.start())
             if valid_id(m[0]):
-                taken.append(m.span())
+                taken[m.start():m.end()] = b"\1" * (m.end() - m.start())
                 yield Finding(Code.PERSONAL_ID, _("含有居民身份证号码，发布前请删除或隐去"), m[0], name, *m.span())
         for m in _CARD.finditer(text):
             digits = re.sub(r"[ -]", "", m[0])
-            if any(a <= m.start() and m.end() <= b for a, b in id_like):
+            if id_end[m.start()] >= m.end():  # inside an ID-shaped number
                 continue
             if 16 <= len(digits) <= 19 and digits.startswith(_CARD_PREFIXES) and luhn(digits):
-                taken.append(m.span())
+                taken[m.start():m.end()] = b"\1" * (m.end() - m.start())
                 yield Finding(Code.BANK_CARD, _("含有银行卡号，发布前请删除或隐去"), m[0], name, *m.span())
         for m in _PHONE.finditer(text):
-            if any(a < m.end() and m.start() < b for a, b in taken):
+            if any(taken[m.start():m.end()]):
                 continue
             yield Finding(Code.PHONE_NUMBER, _("含有手机号码，请确认可以公开"), m[0], name, *m.span())
 
@@ -403,17 +515,44 @@ def external_links(draft: Draft) -> Iterator[Finding]:
                           link.start, link.end)
 
 
+def _within_budget(draft: Draft, lex: Lexicon) -> list[Finding]:
+    """Every check's findings, as long as rendering's time budget lasts; then one `checks_incomplete`.
+
+    The checks are linear, so the budget is a backstop (a loaded machine, a check registered later): it is
+    looked at between checks and between findings, and a rendering a check asks for is stopped when it ends."""
+    budget = renderings.budget_seconds()
+    deadline = time.monotonic() + budget
+    found: list[Finding] = []
+    steps: list[Callable[[], Iterable[Finding]]] = [
+        lambda: sensitive_terms(draft, lex), lambda: leader_names(draft, lex), lambda: unit_names(draft, lex),
+        lambda: traditional_chars(draft), lambda: personal_data(draft), lambda: external_links(draft),
+        *(functools.partial(check, draft) for check in _REGISTERED),
+    ]
+    with renderings.deadline(deadline):
+        for step in steps:
+            if time.monotonic() >= deadline:
+                break  # this step and the ones after it were not run
+            for finding in step():
+                found.append(finding)
+                if time.monotonic() >= deadline:
+                    break
+            else:
+                continue
+            break  # this step was cut short
+        else:
+            return found
+    found.append(Finding(Code.CHECKS_INCOMPLETE, _(
+        "发布前检查未能在 %(n)s 秒内完成，未检查完的内容按不通过处理：请缩短或简化正文后再保存，或稍后重试",
+        n=f"{budget:g}"), field="body"))
+    return found
+
+
 def run(draft: Draft, lex: Lexicon | None = None) -> list[dict[str, Any]]:
     """Every finding for this text, in text order within each field; the registered checks after."""
     lex = lex if lex is not None else lexicon()
     draft = Draft(unicodedata.normalize("NFC", draft.title), unicodedata.normalize("NFC", draft.digest),
                   unicodedata.normalize("NFC", draft.body), tuple(draft.channels))
-    found: list[Finding] = [
-        *sensitive_terms(draft, lex), *leader_names(draft, lex), *unit_names(draft, lex),
-        *traditional_chars(draft), *personal_data(draft), *external_links(draft),
-    ]
-    for check in _REGISTERED:
-        found.extend(check(draft))
+    found = _within_budget(draft, lex)
     counts: dict[Code, int] = {}
     kept = []
     order = {name: i for i, name in enumerate(FIELDS)}
@@ -427,6 +566,11 @@ def run(draft: Draft, lex: Lexicon | None = None) -> list[dict[str, Any]]:
 def blocking(findings: Iterable[dict[str, Any]] | None) -> list[dict[str, Any]]:
     """The findings that stop submission and approval."""
     return [f for f in findings or [] if f.get("severity") == Severity.BLOCK]
+
+
+def incomplete(findings: Iterable[dict[str, Any]] | None) -> bool:
+    """The budget ran out when these were recorded: checking again (on submission) may pass."""
+    return any(f.get("code") == Code.CHECKS_INCOMPLETE for f in findings or [])
 
 
 def of_revision(rev: Any, channels: Iterable[str]) -> list[dict[str, Any]]:

@@ -109,21 +109,30 @@ _VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "
                    "wbr"})
 
 
-class _Depth(HTMLParser):
-    """The deepest nesting of raw HTML tags in a text (unclosed ones count), in one linear pass."""
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_TAG = re.compile(r"<(/?)([A-Za-z][^\s/>]*)[^>]*>")
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=False)
-        self.depth = self.deepest = 0
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in _VOID:
-            self.depth += 1
-            self.deepest = max(self.deepest, self.depth)
+def _html_depth(text: str) -> int:
+    """The deepest nesting of raw HTML tags in a text (unclosed ones count), in one linear pass.
 
-    def handle_endtag(self, tag: str) -> None:
-        if tag not in _VOID:
-            self.depth = max(0, self.depth - 1)
+    Each search ends at the last `-->` or `>` of the text, so an attempt at an unclosed `<` never scans the rest
+    of the text again (`html.parser` does: 16,000 `<a ` took 14 s, in the request that saved them)."""
+    if "-->" in text:
+        cut = text.rfind("-->") + 3
+        text = _COMMENT.sub("", text[:cut]) + text[cut:]
+    depth = deepest = 0
+    for m in _TAG.finditer(text, 0, text.rfind(">") + 1):
+        closing, tag = m.group(1), m.group(2).lower()
+        if tag in _VOID:
+            continue
+        if closing:
+            depth = max(0, depth - 1)
+        else:
+            deepest = max(deepest, depth + 1)
+            if not m.group().endswith("/>"):  # `<div/>` opens and closes (html.parser's reading)
+                depth += 1
+    return deepest
 
 
 def structure_problem(text: str) -> str | None:
@@ -132,10 +141,7 @@ def structure_problem(text: str) -> str | None:
         return _("方括号“[”过多（最多 %(n)d 个）：链接和图片太多，或有多余的方括号", n=MAX_BRACKETS)
     if any(m.group(0).count(">") > MAX_NESTING for m in _QUOTE_PREFIX.finditer(text)):
         return _("引用嵌套过深（最多 %(n)d 层）", n=MAX_NESTING)
-    depth = _Depth()
-    depth.feed(text)
-    depth.close()
-    if depth.deepest > MAX_NESTING:
+    if _html_depth(text) > MAX_NESTING:
         return _("HTML 标签嵌套过深（最多 %(n)d 层）", n=MAX_NESTING)
     return None
 

@@ -21,6 +21,7 @@ and texts stored before the bounds existed.
 from __future__ import annotations
 
 import atexit
+import contextvars
 import hashlib
 import json
 import logging
@@ -31,6 +32,8 @@ import sys
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -236,10 +239,31 @@ def _store(key: tuple[str, str, str], rendered: Rendered) -> bool:
 calls = 0
 
 
+#: Set by a caller that shares one budget among several steps (review.checks): renderings end by then.
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("render_deadline", default=None)
+#: However late, a rendering is given this long (a lock wait and a pipe read need a positive timeout).
+MIN_SECONDS = 0.01
+
+
 def budget_seconds() -> float:
+    """`RENDER_BUDGET_SECONDS`, or what is left of an enclosing `deadline`."""
+    budget = DEFAULT_BUDGET_SECONDS
     if has_app_context():
-        return float(current_app.config.get("RENDER_BUDGET_SECONDS") or DEFAULT_BUDGET_SECONDS)
-    return DEFAULT_BUDGET_SECONDS
+        budget = float(current_app.config.get("RENDER_BUDGET_SECONDS") or DEFAULT_BUDGET_SECONDS)
+    until = _deadline.get()
+    if until is not None:
+        budget = max(MIN_SECONDS, min(budget, until - time.monotonic()))
+    return budget
+
+
+@contextmanager
+def deadline(until: float) -> Iterator[None]:
+    """Renderings inside the block stop at `until` (`time.monotonic()`), however much budget they have."""
+    token = _deadline.set(until)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
 
 
 class _Helper:

@@ -105,7 +105,10 @@ def _require_checks_pass(st: Statement) -> None:
     """409 checks_failed while the current text has a `block` finding (CONTRACT §10)."""
     rev = st.current_revision
     assert rev is not None
-    findings = rev.checks if rev.checks is not None else checks.of_revision(rev, st.channels)
+    # checked again when never checked, or when the time budget ran out while saving (it may pass now)
+    findings = rev.checks
+    if findings is None or checks.incomplete(findings):
+        findings = checks.of_revision(rev, st.channels)
     blocking = checks.blocking(findings)
     if blocking:
         raise ChecksFailed(_("发布前检查未通过：请先处理标为“阻止”的问题"), blocking)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from review import checks, renderings
 from review.models import Channel
+from review.render import structure_problem
 from wechat.channel import PLACEHOLDER_IMAGE_URL
 from wechat.render import ContentLimitError, article, check_limits
 
@@ -14,6 +15,11 @@ from wechat.render import ContentLimitError, article, check_limits
 def wechat_limits(draft: checks.Draft) -> Iterator[checks.Finding]:
     """Title, digest and rendered content against `draft/add`'s limits, with images as uploaded URLs."""
     if Channel.WECHAT not in draft.channels:
+        return
+    # unsaved text (the editor's live checks) meets the bounds saving applies before it reaches a renderer
+    problem = structure_problem(draft.body)
+    if problem:
+        yield checks.Finding(checks.Code.WECHAT_LIMIT, problem, "", "body")
         return
     try:  # rendered once per text: saving stores this very rendering (review/renderings.py)
         html = article(draft.body, image_url=lambda _src: PLACEHOLDER_IMAGE_URL, store=False).html
