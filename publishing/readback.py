@@ -1,4 +1,4 @@
-"""Read-back (CONTRACT §10): after a channel reports `published`, read what it actually shows and compare
+"""Read-back (interface §10): after a channel reports `published`, read what it actually shows and compare
 it with the approved text. A channel that shows something else is a public matter: the delivery records
 `mismatch`, the ledger gets a `readback_mismatch` entry, the office is told. A channel that cannot be read
 is tried again with backoff, then recorded as `unavailable`.
@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import enum
 import logging
-import re
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from html import unescape
 from typing import Any
 
 import requests
@@ -33,7 +31,7 @@ from app.timeutil import utcnow
 from app.tx import begin_write
 from publishing import ledger, queues
 from publishing.models import Delivery, DeliveryState, LedgerKind
-from publishing.verify import differences, normalize
+from publishing.verify import bare, differences, normalize, reader_form
 from review import renderings
 from review.models import Channel, Statement
 
@@ -106,12 +104,10 @@ def sweep() -> int:
     return len(ids)
 
 
-_TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]+>", re.IGNORECASE | re.DOTALL)
-
-
 def plain(html: str) -> str:
-    """The text a page shows, normalized as the authenticity check normalizes (NFKC, no whitespace)."""
-    return normalize(unescape(_TAG.sub(" ", html)).replace("<", "＜"))
+    """The text a page shows, normalized as the authenticity check normalizes (NFKC, no whitespace), without list
+    markers (a channel may draw them or write them) and without alt texts (a channel may keep them or not)."""
+    return bare(reader_form(html, alt=False))
 
 
 def compare(expected_title: str, expected_html: str, shown: str) -> tuple[State, str]:

@@ -1,4 +1,4 @@
-"""The public authenticity check (CONTRACT §10): `POST /api/v1/public/verify`, the `/verify` page, and the
+"""The public authenticity check (interface §10): `POST /api/v1/public/verify`, the `/verify` page, and the
 QR code on every release page that leads to it. No sign-in; rate-limited per address."""
 
 from __future__ import annotations
@@ -29,10 +29,13 @@ csrf.exempt(api)
 PER_MINUTE = 30
 
 
-def _limit() -> None:
-    """30 checks a minute per address (a fixed window in Redis, shared by every process): else 429."""
+def limit(bucket: str = "verify") -> None:
+    """30 checks a minute per address and bucket (a fixed window in Redis, shared by every process): else 429.
+
+    Also guards `GET /api/v1/ledger/verify` (bucket `ledger-verify`): every public check that costs the server work.
+    """
     window = int(time.time() // 60)
-    key = f"huiying:verify:{request.remote_addr}:{window}"
+    key = f"huiying:{bucket}:{request.remote_addr}:{window}"
     pipe = get_redis().pipeline()
     pipe.incr(key)
     pipe.expire(key, 120)
@@ -55,7 +58,7 @@ def _text(value: Any) -> str:
            responses={200: VerdictOut}, errors=(413, 429), public=True)
 def verify_api() -> Response:
     """`{"text"}` → the verdict, the statement it matched and the ledger entry that proves it."""
-    _limit()
+    limit()
     values = parse(VerifyIn, json_body(), _("请粘贴要核验的文字"))
     return jsonify(verify.check(_text(values.text)).as_json())
 
@@ -80,12 +83,13 @@ def verify_page() -> tuple[str, int]:
     if request.method == "POST":
         typed = request.form.get("text", "")
         try:
-            _limit()
+            limit()
             result = verify.check(_text(typed))
         except (Invalid, TooLarge, RateLimited) as err:
             error, status = (err.fields or {}).get("text") or err.message, err.status
         else:
             answer, rel = result.as_json(), result.release
+            answer["hunks"] = verify.hunks(result.differences)
     elif wanted:
         rel = verify.by_hash(wanted) if HASH_RE.match(wanted) else None
         if rel is None:

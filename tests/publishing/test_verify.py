@@ -1,4 +1,4 @@
-"""The public authenticity check (CONTRACT §10): anyone pastes a text and learns whether the institution
+"""The public authenticity check (interface §10): anyone pastes a text and learns whether the institution
 published exactly that, something similar, a retracted statement, or nothing; rate-limited per address."""
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def as_pasted_from_a_phone(markdown: str) -> str:
 
 
 def test_authentic_despite_line_breaks_and_punctuation(app: Flask, published: dict[str, Any]) -> None:
-    resp = verify(app, "转发：\n" + as_pasted_from_a_phone(BODY) + "\n（来源：网络）")
+    resp = verify(app, as_pasted_from_a_phone(BODY))
     assert resp.status_code == 200
     answer = resp.get_json()
     assert answer["verdict"] == "authentic", answer
@@ -57,6 +57,17 @@ def test_authentic_despite_line_breaks_and_punctuation(app: Flask, published: di
     assert answer["unit"] and answer["url"] == f"http://huiying.test/releases/{published['id']}"
     assert answer["ledger_seq"] == published["ledger_seq"] and answer["published_at"]
     assert answer["similarity"] == 1.0 and answer["differences"] == []
+    # with its title before it, and as the Markdown source a drafter keeps, it is the same statement
+    assert verify(app, "关于小麦黄化情况的说明\n" + as_pasted_from_a_phone(BODY)).get_json()["verdict"] == "authentic"
+    assert verify(app, BODY).get_json()["verdict"] == "authentic"
+
+
+def test_a_copy_with_something_around_it_is_not_authentic(app: Flask, published: dict[str, Any]) -> None:
+    """interface §20: a text that holds the statement plus anything else is `modified`, the addition shown."""
+    answer = verify(app, "转发：\n" + as_pasted_from_a_phone(BODY) + "\n（来源：网络）").get_json()
+    assert answer["verdict"] == "modified" and answer["statement_id"] == published["id"], answer
+    inserted = [d["text"] for d in answer["differences"] if d["type"] == "inserted"]
+    assert inserted == ["转发:", "(来源:网络)"], answer["differences"]
 
 
 def test_modified_lists_the_differences(app: Flask, published: dict[str, Any]) -> None:
