@@ -7,7 +7,7 @@ import io
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from flask import has_request_context, request
@@ -15,9 +15,11 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from app import params
 from app.errors import Invalid
 from app.extensions import db
 from app.models import AuditEvent, Unit, User
+from app.spreadsheet import csv_text
 from app.timeutil import SHANGHAI
 
 
@@ -43,7 +45,7 @@ def record(
     return event
 
 
-# Reading the trail (CONTRACT §11 `GET /api/v1/audit`) -------------------------------------------------
+# Reading the trail (interface §11 `GET /api/v1/audit`) -------------------------------------------------
 
 #: The contract's object types and the model each is recorded under.
 OBJECT_TYPES = {"statement": "statement", "case": "case", "user": "user", "unit": "unit", "token": "apitoken",
@@ -69,15 +71,11 @@ def _moment(value: str, name: str, *, end: bool) -> datetime:
     value = value.strip()
     try:
         if len(value) == 10:
-            day = date.fromisoformat(value)
-            start = datetime.combine(day, time.min, tzinfo=SHANGHAI)
+            start = datetime.combine(params.day(value), time.min, tzinfo=SHANGHAI)
             return start + timedelta(days=1) if end else start
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise Invalid(_("时间格式无效"), fields={name: _("应为 YYYY-MM-DD 或带时区的 ISO 8601 时间")}) from None
-    if moment.tzinfo is None or not 2000 <= moment.year <= 2100:
-        raise Invalid(_("时间格式无效"), fields={name: _("应为 YYYY-MM-DD 或带时区的 ISO 8601 时间")})
-    return moment
+        return params.moment(value)
+    except params.Unreadable as exc:
+        raise Invalid(exc.message, fields={name: exc.message}) from None
 
 
 def parse_filters(args: Mapping[str, str]) -> Filters:
@@ -103,7 +101,8 @@ def _object_key(object_type: str, object_id: str) -> int | None:
     if object_type == "unit":
         unit = Unit.by_code(object_id)
         return unit.id if unit else None
-    return int(object_id) if object_id.isascii() and object_id.isdigit() and len(object_id) < 10 else None
+    found = params.id_or_text(object_id)
+    return found if isinstance(found, int) else None  # no row has it: the filter matches nothing
 
 
 def _query(filters: Filters) -> Select[tuple[AuditEvent]]:
@@ -164,11 +163,5 @@ def to_csv(filters: Filters) -> str:
         item = event_json(event)
         for name in ("before", "after"):
             item[name] = json.dumps(item[name], ensure_ascii=False, sort_keys=True) if item[name] is not None else ""
-        writer.writerow([_cell(item[c]) for c in CSV_COLUMNS])
+        writer.writerow([csv_text(item[c]) for c in CSV_COLUMNS])
     return out.getvalue()
-
-
-def _cell(value: Any) -> str:
-    """A CSV cell a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from flask_babel import gettext as _
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, ValidationError
 
 from app.errors import Invalid
-
-#: No list has a millionth page; beyond it the OFFSET would not fit the database's integer.
-MAX_PAGE = 1_000_000
-#: Row ids are INTEGER on PostgreSQL: a larger number names nothing and must not reach the database.
-MAX_ID = 2**31 - 1
+from app.params import MAX_ID, MAX_PAGE, Unreadable, integer
 
 #: No inline script anywhere (scripts are static files); inline styles stay allowed because the WeChat
 #: preview is inline-styled HTML by nature. No page may be framed: a frame got a leader to approve in one click.
@@ -30,6 +26,9 @@ HTML_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Frame-Options": "DENY",
 }
+#: A year of "HTTPS only" for this host. Not `includeSubDomains`: other hosts of the institution's domain
+#: may still serve plain HTTP, and this app cannot know.
+HSTS = "max-age=31536000"
 
 
 class IdConverter(IntegerConverter):
@@ -80,8 +79,11 @@ def _guard_input() -> None:
     would otherwise reach the database as an OFFSET it cannot hold, or int() would fail on "²")."""
     for name in ("page", "per_page"):
         value = request.args.get(name, "")
-        if value.isdigit() and not (value.isascii() and len(value) <= 7 and int(value) <= MAX_PAGE):
-            raise Invalid(_("分页参数有误"), fields={name: _("应为 1–%(n)d 的整数", n=MAX_PAGE)})
+        try:
+            if value.isdigit():  # digits of any script: a number no list has is refused, not read as page 1
+                integer(value, 0, MAX_PAGE)
+        except Unreadable:
+            raise Invalid(_("分页参数有误"), fields={name: _("应为 1–%(n)d 的整数", n=MAX_PAGE)}) from None
     sources = [request.args]
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         sources.append(request.form)
@@ -93,12 +95,22 @@ def _guard_input() -> None:
 
 
 def _headers(response: Response) -> Response:
-    """Security headers on every answer; a view that set its own (stricter) policy keeps it."""
+    """Security headers on every answer; a view that set its own (stricter) policy keeps it.
+
+    HSTS when the request came over HTTPS (or `SESSION_COOKIE_SECURE` says the site is HTTPS only, behind a
+    proxy the app was not told to believe); never on plain-HTTP development. Every download
+    (`Content-Disposition: attachment`: exports, documents, files sent upward) holds non-public data, so no
+    browser or proxy may keep a copy of it.
+    """
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
     if response.mimetype == "text/html":
         for name, value in HTML_HEADERS.items():
             response.headers.setdefault(name, value)
+    if request.is_secure or current_app.config.get("SESSION_COOKIE_SECURE"):
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
+    if response.headers.get("Content-Disposition", "").lstrip().lower().startswith("attachment"):
+        response.headers["Cache-Control"] = "private, no-store"  # replaces send_file's cacheable default
     return response
 
 

@@ -28,11 +28,15 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(views.bp)
     app.add_template_filter(views.channel_name, "channel_name")
+    app.add_template_filter(views.status_label, "status_label")  # the review pages' status, a cancel included
     from app import periodic
     from publishing import outbox, readback
 
     periodic.register(app, "outbox", outbox.sweep)  # deliveries whose job RQ lost, expired leases
     periodic.register(app, "read-back", readback.sweep)
+    from publishing import ledger_verdict
+
+    periodic.register(app, "ledger check", ledger_verdict.sweep)  # the whole chain, at most every 15 minutes
     from publishing import verify_cli, verify_views
 
     app.register_blueprint(verify_views.bp)

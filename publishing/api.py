@@ -1,18 +1,16 @@
-"""Publishing's JSON: the ledger, the public feed for CMSs, retract and retry (CONTRACT §3, §4)."""
+"""Publishing's JSON: the ledger, the public feed for CMSs, retract and retry (interface §3, §4)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import Response, jsonify, request
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.api import actor, api_blueprint, json_body
-from app.errors import Invalid
 from app.extensions import db
 from app.openapi import operation, parse_query
-from publishing import checkpoints, ledger, services
+from publishing import checkpoints, ledger, ledger_verdict, services, verify_views
 from publishing.models import LedgerEntry, LedgerKind, Release
 from publishing.schemas import (
     RETRY_CHANNEL,
@@ -33,27 +31,13 @@ from review.serialize import statement_json
 bp = api_blueprint("publishing_api", __name__)
 
 
-def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-        if not lo <= value <= hi:
-            raise ValueError
-    except ValueError:
-        raise Invalid(_("参数有误"), fields={name: _("应为 %(lo)d–%(hi)d 的整数", lo=lo, hi=hi)}) from None
-    return value
-
-
 @bp.get("/ledger")
 @operation("Ledger entries after a seq (public)", query=LedgerQuery, responses={200: LedgerOut}, public=True)
 def ledger_entries() -> Response:
-    """The public record (no sign-in, CONTRACT §13), with the latest signed checkpoint and its key."""
-    after = _int_arg("after", 0, 0, 2**62)
-    limit = _int_arg("limit", 100, 1, 1000)
+    """The public record (no sign-in, interface §13), with the latest signed checkpoint and its key."""
+    wanted = parse_query(LedgerQuery, request.args)
     latest = checkpoints.latest_stored()
-    return jsonify({"entries": [ledger.entry_json(e) for e in ledger.entries_after(after, limit)],
+    return jsonify({"entries": [ledger.entry_json(e) for e in ledger.entries_after(wanted.after, wanted.limit)],
                     "head": ledger.head(), "checkpoint": latest.json() if latest else None,
                     "checkpoint_key": checkpoints.public_key_info()})
 
@@ -63,17 +47,19 @@ def ledger_entries() -> Response:
            public=True)
 def ledger_checkpoints() -> Response:
     """Signed checkpoints after a seq, for whoever keeps copies of them (no sign-in)."""
-    after = _int_arg("after", 0, 0, 2**62)
-    limit = _int_arg("limit", 100, 1, 1000)
-    return jsonify({"checkpoints": [c.json() for c in checkpoints.stored_after(after, limit)],
+    wanted = parse_query(LedgerQuery, request.args)
+    return jsonify({"checkpoints": [c.json() for c in checkpoints.stored_after(wanted.after, wanted.limit)],
                     "checkpoint_key": checkpoints.public_key_info()})
 
 
 @bp.get("/ledger/verify")
-@operation("Recompute the ledger's hash chain (public)", responses={200: LedgerVerifyOut}, public=True)
+@operation("Verify the ledger's hash chain (public; 30 a minute per address)", responses={200: LedgerVerifyOut},
+           errors=(429, 503), public=True)
 def ledger_verify() -> Response:
-    """The chain recomputed and held to the latest signed checkpoints (no sign-in, CONTRACT §13)."""
-    result = ledger.verify()
+    """The chain held to the latest signed checkpoints (no sign-in, interface §13): rate-limited like
+    `/public/verify`, and answered from the verdict kept per head (publishing/ledger_verdict.py)."""
+    verify_views.limit("ledger-verify")
+    result = ledger_verdict.current()
     if result.ok:
         answer: dict[str, Any] = {"ok": True, "entries": result.entries, "head": result.head}
         if result.checkpoint is not None:

@@ -202,6 +202,33 @@ def verify_from(anchor: Checkpoint, batch: int = 20_000, keys: dict[str, Ed25519
         return Verification(True, joined.count, joined.last_hash, checkpoint=anchor)
 
 
+def verify_after(seq: int, hash_: str, batch: int = 20_000) -> Verification | None:
+    """Incremental from a head an earlier verification found sound (the public endpoint's kept verdict): that
+    entry still has its hash, every entry after it links and recomputes, the head is the last, and the chain
+    holds the signed checkpoints as `verify` holds it. None when that entry is gone or changed: only a full
+    `verify` can then say where the chain breaks. Entries before it are not read again."""
+    with _snapshot() as connection:
+        recorded_seq, recorded_hash = _read_head(connection)
+        if seq > recorded_seq:
+            return None
+        found = connection.execute(select(chain.ENTRIES.c.hash).where(chain.ENTRIES.c.seq == seq)).scalar()
+        if (found if seq else GENESIS) != hash_:
+            return None
+        rows = connection.execution_options(stream_results=True, yield_per=batch).execute(
+            chain.range_query(seq + 1, None))
+        try:
+            part = chain.check_rows(rows, seq + 1, None)
+        finally:
+            rows.close()
+        joined = chain.join([chain.Stretch(seq, None, hash_, seq), part])
+        if not joined.ok:
+            return Verification(False, joined.count, joined.last_hash, first_bad_seq=joined.bad)
+        if recorded_seq != joined.count or recorded_hash != joined.last_hash:
+            bad = joined.count if recorded_seq == joined.count else min(joined.count, recorded_seq) + 1
+            return Verification(False, joined.count, joined.last_hash, first_bad_seq=bad or 1)
+        return _held(connection, Verification(True, joined.count, joined.last_hash), (), None)
+
+
 def _bad_signature(anchor: Checkpoint, keys: dict[str, Ed25519PublicKey]) -> str:
     if anchor.key_id not in keys:
         return f"checkpoint {anchor.seq} is signed with key {anchor.key_id}, which is not a trusted key"

@@ -12,9 +12,10 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import User
+from app.spreadsheet import xlsx_text
 from app.timeutil import SHANGHAI, utcnow
 from cases import labels, queries
-from cases.models import Case, CaseResponse, Deadline
+from cases.models import Case, CaseResponse
 from cases.report import xml_text
 from reports.period import parse_period
 
@@ -82,9 +83,9 @@ def xlsx_bytes(user: User, args: Mapping[str, str]) -> bytes:
     return out.getvalue()
 
 
-def _clocks(deadlines: list[Deadline], now: datetime) -> str:
-    return "；".join(f"{labels.DEADLINE_KIND.get(d.kind, d.kind)}：{labels.DEADLINE_STATE.get(d.state(now))}"
-                    for d in deadlines)
+def _clocks(case: Case, now: datetime) -> str:
+    return "；".join(f"{labels.DEADLINE_KIND.get(d.kind, d.kind)}：{labels.deadline_state_text(d, case, now)}"
+                    for d in case.deadlines)
 
 
 def _row(sheet: object, case: Case, first: datetime | None, now: datetime) -> list[object]:
@@ -94,13 +95,16 @@ def _row(sheet: object, case: Case, first: datetime | None, now: datetime) -> li
         case.id, case.title, str(labels.SOURCE.get(case.source, case.source)), _excel_time(case.discovered_at),
         str(labels.LEVEL.get(case.level, "")) if case.level else "", str(labels.STATUS.get(case.status, case.status)),
         case.lead_unit.name, "、".join(u.name for u in case.assisting_units), "、".join(u.name for u in case.units),
-        "是" if case.must_respond else "否", _excel_time(first), _clocks(case.deadlines, now),
+        "是" if case.must_respond else "否", _excel_time(first), _clocks(case, now),
         _excel_time(case.next_due_at), _excel_time(case.closed_at), case.outcome or "", case.source_url or "",
         _excel_time(case.created_at),
     ]
     cells = []
     for value in values:
-        cell = WriteOnlyCell(sheet, value=xml_text(value) if isinstance(value, str) else value)
+        if isinstance(value, str):  # typed by people: a string cell, never a formula (issue 28 #3)
+            cells.append(xlsx_text(sheet, xml_text(value)))
+            continue
+        cell = WriteOnlyCell(sheet, value=value)
         if isinstance(value, datetime):
             cell.number_format = DATE_FORMAT
         cells.append(cell)
