@@ -1,4 +1,4 @@
-"""`/account`: every person's own password, sessions and API tokens (CONTRACT §11)."""
+"""`/account`: every person's own password, sessions and API tokens (interface §11)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ from flask_login import current_user, login_required, login_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from app import accounts, prg, sessions
+from app import accounts, params, prg, sessions
 from app.errors import HuiyingError, Invalid
 from app.extensions import db
 from app.models import ApiToken, User
-from app.security import MAX_ID
 from app.timeutil import utcnow
 
 bp = Blueprint("account", __name__)
@@ -61,19 +60,15 @@ def page() -> Response | tuple[str, int]:
             flash(_("已在所有设备上退出登录"), "success")
             return redirect(url_for("auth.login_view"))
         elif action == "end_session":
-            session_id = request.form.get("session", "")
-            if not session_id.isdigit() or int(session_id) > MAX_ID:
-                raise Invalid(_("该登录不存在或已结束"))
-            ended = sessions.end(_me().id, int(session_id))
+            session_id = params.row_id(request.form.get("session", ""), "session", _("该登录不存在或已结束"))
+            ended = sessions.end(_me().id, session_id)
             flash(_("已结束 %(device)s 上的登录", device=ended.device), "success")
         elif action == "end_other_sessions":
             count = sessions.end_others(_me().id, _me().session_nonce)
             flash(_("已结束其他 %(n)d 处登录", n=count), "success")
         elif action == "revoke":
-            token_id = request.form.get("token", "")
-            if not token_id.isdigit() or int(token_id) > MAX_ID:
-                raise Invalid(_("令牌不存在"))
-            accounts.revoke_token(_me(), int(token_id))
+            token_id = params.row_id(request.form.get("token", ""), "token", _("令牌不存在"))
+            accounts.revoke_token(_me(), token_id)
             flash(_("令牌已撤销"), "success")
         else:
             raise Invalid(_("未知操作"))

@@ -1,11 +1,11 @@
-"""Administration pages (CONTRACT §11): units and their register, users, API tokens (`admin`); the audit
+"""Administration pages (interface §11): units and their register, users, API tokens (`admin`); the audit
 trail (`office`, `admin`). Each page parses the form and calls one service of `app.accounts`."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date, datetime, time
+from datetime import datetime, time
 from typing import Any
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
@@ -16,12 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
-from app import accounts, audit, prg
+from app import accounts, audit, params, prg
 from app.errors import Forbidden, HuiyingError, Invalid
 from app.extensions import db
 from app.models import ApiToken, Role, Unit, User
-from app.register import get_unit, update_unit
-from app.security import MAX_ID
+from app.register import create_unit, get_unit, update_unit
 from app.timeutil import SHANGHAI, utcnow
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -36,17 +35,32 @@ def _admin() -> User:
     return user
 
 
-@bp.get("/units")
+@bp.route("/units", methods=["GET", "POST"])
 @login_required
-def units() -> str:
-    """单位与责任人: every unit with whom to call."""
-    _admin()
+def units() -> Response | tuple[str, int]:
+    """单位与责任人: every unit with whom to call, and a form that adds one (interface §20, as POST /api/v1/units)."""
+    admin = _admin()
+    if request.method == "POST":
+        values = {name: request.form.get(name, "").strip() for name in ("code", *FIELDS)}
+        try:
+            created = create_unit(admin, _data(values))
+        except HuiyingError as error:
+            db.session.rollback()
+            return prg.back(url_for(".units"), error, values=values)
+        flash(_("已创建单位 %(name)s，可继续填写责任人", name=created.name), "success")
+        return redirect(url_for(".unit", code=created.code))
+    kept = prg.take()
     rows = db.session.scalars(
         select(Unit).options(selectinload(Unit.parent), selectinload(Unit.first_responsible),
                              selectinload(Unit.direct_responsible), selectinload(Unit.spokespersons))
         .order_by(Unit.code)
     )
-    return render_template("admin/units.html", units=list(rows))
+    units = list(rows)
+    people = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.username))
+    error = kept.error if kept is not None else None
+    return render_template("admin/units.html", units=units, parents=units, people=list(people),
+                           values=(kept.values if kept is not None else None) or dict.fromkeys(("code", *FIELDS), ""),
+                           error=error, fields=(error.fields or {}) if error else {}), (error.status if error else 200)
 
 
 def _stored(unit: Unit) -> dict[str, str]:
@@ -203,13 +217,7 @@ def _expiry(raw: str) -> datetime | None:
     raw = raw.strip()
     if not raw:
         return None
-    try:
-        day = date.fromisoformat(raw)
-    except ValueError:
-        raise Invalid(_("日期格式无效"), fields={"expires_at": _("应为 YYYY-MM-DD")}) from None
-    if not 2000 <= day.year <= 2100:
-        raise Invalid(_("日期格式无效"), fields={"expires_at": _("应为 YYYY-MM-DD")})
-    return datetime.combine(day, time(23, 59, 59), tzinfo=SHANGHAI)
+    return datetime.combine(params.day_of(raw, "expires_at"), time(23, 59, 59), tzinfo=SHANGHAI)
 
 
 @bp.route("/tokens", methods=["GET", "POST"])
@@ -225,10 +233,8 @@ def tokens() -> str | tuple[str, int]:
         values = {name: request.form.get(name, "").strip() for name in values}
         try:
             if request.form.get("revoke"):
-                token_id = request.form.get("revoke", "")
-                if not token_id.isdigit() or int(token_id) > MAX_ID:
-                    raise Invalid(_("令牌不存在"))
-                accounts.revoke_token(admin, int(token_id))
+                token_id = params.row_id(request.form.get("revoke", ""), "revoke", _("令牌不存在"))
+                accounts.revoke_token(admin, token_id)
                 flash(_("令牌已撤销"), "success")
                 return redirect(url_for(".tokens"))  # type: ignore[return-value]
             secret = accounts.create_token(values["username"], actor=admin, label=values["label"],
@@ -258,8 +264,7 @@ def audit_page() -> tuple[str, int]:
         raise Forbidden(_("只有院办公室和系统管理员可以查看审计记录"))
     args = {k: v for k, v in request.args.items() if k in ("actor", "action", "object_type", "object_id",
                                                             "from", "to") and v}
-    page = request.args.get("page", "1")
-    page_no = int(page) if page.isascii() and page.isdigit() and int(page) > 0 else 1
+    page_no = params.page_number(request.args.get("page"))
     error, events, total = None, [], 0
     try:
         filters = audit.parse_filters(args)
@@ -288,3 +293,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.add_template_global(ROLE_NAMES, "ROLE_NAMES")
     app.add_template_filter(role_names, "role_names")
+    from app import audit_labels  # the audit page's words for action codes and object types
+
+    app.add_template_global(audit_labels.event_label, "audit_event_label")
+    app.add_template_global(audit_labels.object_label, "audit_object_label")

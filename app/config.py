@@ -1,4 +1,4 @@
-"""Configuration from the environment (CONTRACT §2), with embedded defaults."""
+"""Configuration from the environment (interface §2), with embedded defaults."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def from_environment(instance_path: str) -> dict[str, object]:
     """Every setting the app reads, taken from os.environ with the contract's defaults."""
     env = os.environ
     instance = Path(instance_path)
-    secret = env.get("SECRET_KEY") or _instance_secret(instance)
+    secret = env.get("SECRET_KEY") or instance_secret(instance, "secret_key")
     return {
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL") or f"sqlite:///{instance / 'huiying.db'}",
@@ -34,15 +34,15 @@ def from_environment(instance_path: str) -> dict[str, object]:
         "EXPERT_APPROVALS_REQUIRED": int(env.get("EXPERT_APPROVALS_REQUIRED", "1")),
         "PORTAL_WEBHOOK_URL": env.get("PORTAL_WEBHOOK_URL") or None,
         "PORTAL_WEBHOOK_SECRET": env.get("PORTAL_WEBHOOK_SECRET", ""),
-        # Copies of notifications beyond the inbox (CONTRACT §9); unset = inbox only.
+        # Copies of notifications beyond the inbox (interface §9); unset = inbox only.
         "SMTP_URL": env.get("SMTP_URL") or None,
         "MAIL_FROM": env.get("MAIL_FROM") or None,
         "NOTIFY_WEBHOOK_URL": env.get("NOTIFY_WEBHOOK_URL") or None,
         "NOTIFY_WEBHOOK_SECRET": env.get("NOTIFY_WEBHOOK_SECRET", ""),
-        # Case clocks by level (CONTRACT §8), e.g. {"4": {"response": "5wd"}}; unset = 61号/80号 defaults.
+        # Case clocks by level (interface §8), e.g. {"4": {"response": "5wd"}}; unset = 61号/80号 defaults.
         "CASE_DEADLINES": env.get("CASE_DEADLINES") or None,
         "WECHAT_APP_ID": env.get("WECHAT_APP_ID") or None,
-        # The built-in sandbox of the WeChat API (CONTRACT §13): served only when asked for, never with a real account.
+        # The built-in sandbox of the WeChat API (interface §13): served only when asked for, never with a real account.
         "WECHAT_SANDBOX": _bool(env.get("WECHAT_SANDBOX"), False),
         # Its fault switches and call log (for tests): off unless asked for, and then for admins only.
         "WECHAT_SANDBOX_FAULTS": _bool(env.get("WECHAT_SANDBOX_FAULTS"), False),
@@ -51,12 +51,12 @@ def from_environment(instance_path: str) -> dict[str, object]:
         "WECHAT_TOKEN": env.get("WECHAT_TOKEN") or (None if env.get("WECHAT_APP_ID") else SANDBOX_WECHAT_TOKEN),
         "WECHAT_ENCODING_AES_KEY": env.get("WECHAT_ENCODING_AES_KEY") or None,
         "WECHAT_API_BASE": env.get("WECHAT_API_BASE", "https://api.weixin.qq.com").rstrip("/"),
-        # Outbox timing (CONTRACT §4: a claimed delivery's lease expires within 60 s).
+        # Outbox timing (interface §4: a claimed delivery's lease expires within 60 s).
         "DELIVERY_LEASE_SECONDS": float(env.get("DELIVERY_LEASE_SECONDS", "60")),
         "SWEEP_INTERVAL_SECONDS": int(env.get("SWEEP_INTERVAL_SECONDS", "30")),
         # Attempts at one delivery (counted when a worker claims it) before it fails and the office is told.
         "DELIVERY_MAX_ATTEMPTS": int(env.get("DELIVERY_MAX_ATTEMPTS", "8")),
-        # Without WECHAT_APP_ID the channel talks to the built-in sandbox at this origin (CONTRACT §7).
+        # Without WECHAT_APP_ID the channel talks to the built-in sandbox at this origin (interface §7).
         "WECHAT_SANDBOX_BASE": env.get("WECHAT_SANDBOX_BASE") or None,
         "WECHAT_SANDBOX_CALLBACK_URL": env.get("WECHAT_SANDBOX_CALLBACK_URL") or None,
         "WECHAT_TIMEOUT": float(env.get("WECHAT_TIMEOUT", "10")),
@@ -96,13 +96,19 @@ def wechat_available(config: Mapping[str, Any]) -> bool:
     return bool(config.get("WECHAT_APP_ID")) or bool(config.get("WECHAT_SANDBOX"))
 
 
-def _instance_secret(instance: Path) -> str:
-    """A stable per-install secret, so sessions survive restarts without configuration."""
-    path = instance / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    instance.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(48)
-    path.write_text(value)
-    path.chmod(0o600)
-    return value
+def instance_secret(instance: Path, name: str) -> str:
+    """A stable random secret of this install, kept in `instance/<name>` and made on first use, so that no
+    default is shared by every install (sessions survive restarts; the web and worker processes agree)."""
+    path = instance / name
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        draft = instance / f".{name}.{secrets.token_hex(8)}"
+        draft.write_text(secrets.token_urlsafe(48))
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)  # whole or not at all: a process starting alongside reads the same secret
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()

@@ -1,9 +1,9 @@
-"""The API's one description (CONTRACT §11): pydantic models validate what clients send, and the same models,
+"""The API's one description (interface §11): pydantic models validate what clients send, and the same models,
 recorded per view by `operation(...)`, make up `GET /api/v1/openapi.json` (OpenAPI 3.1 = JSON Schema 2020-12).
 
 A model checks the shape of a request (types, required fields, lengths, enums, formats); what needs the
 database (does this unit exist, may this person act) stays in the services, after the model. A model's
-errors become the contract's 400 `invalid` with one Chinese message per field (CONTRACT §3).
+errors become the contract's 400 `invalid` with one Chinese message per field (interface §3).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, send_from_directory
@@ -22,9 +22,10 @@ from pydantic.json_schema import models_json_schema
 from pydantic_core import PydanticCustomError
 from werkzeug.routing import Rule
 
+from app import params
 from app.api import require_mapping
 from app.errors import Invalid, NotFound
-from app.security import MAX_ID
+from app.params import MAX_ID
 
 M = TypeVar("M", bound=BaseModel)
 PREFIX = "/api/v1"
@@ -136,18 +137,24 @@ def _aware(value: Any) -> Any:
     if not isinstance(value, str):
         raise fail(_("必须是 ISO 8601 时间字符串"))
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise fail(_("时间格式无效，应为 ISO 8601，例如 2026-03-01T09:00:00+08:00")) from None
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise fail(_("时间必须带时区偏移，例如 +08:00"))
-    if not 2000 <= parsed.year <= 2100:  # year 9999 in Asia/Shanghai is past datetime's range: pages would fail
-        raise fail(_("时间超出范围（2000–2100 年）"))
-    return parsed
+        return params.moment(value)
+    except params.Unreadable as exc:
+        raise fail(exc.message) from None
 
 
-#: A moment as ISO 8601 with an offset, 2000–2100 (CONTRACT §3: times); naive times are refused, never guessed.
+def _day(value: Any) -> Any:
+    if value is None or not isinstance(value, str):
+        return value  # the field's own type names what is wrong
+    try:
+        return params.day(value)
+    except params.Unreadable as exc:
+        raise fail(exc.message) from None
+
+
+#: A moment as ISO 8601 with an offset, 2000–2100 (interface §3: times); naive times are refused, never guessed.
 Moment = Annotated[datetime, BeforeValidator(_aware), WithJsonSchema({"type": "string", "format": "date-time"})]
+#: A day as YYYY-MM-DD, 2000-01-01 … 2100-12-31 (Asia/Shanghai days).
+Day = Annotated[date, BeforeValidator(_day), WithJsonSchema({"type": "string", "format": "date"})]
 #: A row id as a JSON number (never a string, never a bool): 1 … 2³¹−1.
 RowId = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 #: A revision's sha256, lower-case hex.
@@ -155,7 +162,7 @@ Hash = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$"), Msg(lambda: _("应为 64
 
 
 class Paging(Query):
-    """`page` (from 1) and `per_page` (default 20, at most 100): every list (CONTRACT §3)."""
+    """`page` (from 1) and `per_page` (default 20, at most 100): every list (interface §3)."""
 
     page: Annotated[int, Field(ge=1, le=1_000_000), Msg(lambda: _("应为 1–%(n)d 的整数", n=1_000_000))] = 1
     per_page: Annotated[int, Field(ge=1, le=100), Msg(lambda: _("应为 1–100 的整数"))] = 20
@@ -172,7 +179,7 @@ class ErrorDetail(Out):
 
 
 class Error(Out):
-    """Every error of the API (CONTRACT §3)."""
+    """Every error of the API (interface §3)."""
 
     error: ErrorDetail
 

@@ -70,12 +70,12 @@ def bench_render(seconds: float) -> list[list[str]]:
              f"markdown.markdown {base:.0f}/s", f"{common.ratio(ours, base):.2f}×", "≥ 0.3×"]]
 
 
-def _token_latency(host: str, port: int, count: int) -> list[float]:
+def _token_latency(host: str, port: int, count: int, secret: str) -> list[float]:
     """The baseline: one round trip to the sandbox (stable_token), same server, same network path."""
     out = []
     conn = http.client.HTTPConnection(host, port, timeout=10)
     body = common.json_body({"grant_type": "client_credential", "appid": "wxsandbox000000001",
-                             "secret": "sandbox-secret", "force_refresh": False})
+                             "secret": secret, "force_refresh": False})
     for _ in range(count):
         start = time.perf_counter()
         conn.request("POST", "/sandbox/wechat/cgi-bin/stable_token", body=body,
@@ -140,7 +140,12 @@ def bench_flow(kind: str, approvals: int, scheduled: int) -> list[list[str]]:
                                       stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             try:
                 time.sleep(3)  # the worker loads the app and registers
-                baseline = _token_latency(host, port, 50)
+                from app.config import instance_secret
+                from wechat.sandbox.config import SECRET_FILE
+
+                # the sandbox's secret is the servers' own, kept in their instance folder (whoever comes first makes it)
+                secret = instance_secret(backend.workdir / "instance", SECRET_FILE)
+                baseline = _token_latency(host, port, 50, secret)
                 latencies = []
                 for _ in range(approvals):
                     sid = _approve(app, people, channels=["wechat"], go_live=None)

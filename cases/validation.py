@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from flask_babel import gettext as _
 
+from app import params
 from app.errors import Invalid
 from app.models import Unit
 from app.openapi import parse
@@ -73,15 +74,9 @@ def when(data: dict[str, Any], name: str, errors: Errors, *, required: bool) -> 
         errors.add(name, _("必须是 ISO 8601 时间字符串"))
         return None
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        errors.add(name, _("时间格式无效，应为 ISO 8601，例如 2026-03-01T09:00:00+08:00"))
-        return None
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        errors.add(name, _("时间必须带时区偏移，例如 +08:00"))
-        return None
-    if parsed.year < 2000:  # year 1 at +08:00 is before datetime's range once in UTC
-        errors.add(name, _("时间超出范围（2000–2100 年）"))
+        parsed = params.moment(value)
+    except params.Unreadable as exc:
+        errors.add(name, exc.message)
         return None
     if parsed > utcnow() + CLOCK_SKEW:
         errors.add(name, _("不能晚于当前时间"))

@@ -1,4 +1,4 @@
-"""Publishing's request and answer models (CONTRACT §3 ledger, §4 pull API, §10 authenticity)."""
+"""Publishing's request and answer models (interface §3 ledger, §4 pull API, §10 authenticity)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from flask_babel import gettext as _
 from pydantic import Field, StringConstraints
 
 from app.openapi import Body, Msg, Out, Query
+from app.params import MAX_ID
 from review.models import Channel
 from review.schemas import BODY_MAX
 
 REASON_MAX = 2000
-SEQ_MAX = 2**62
+#: A ledger seq is a row's INTEGER: past 2³¹−1 it names nothing, and PostgreSQL would refuse to compare it.
+SEQ_MAX = MAX_ID
 
 
 def _seq_msg() -> str:
@@ -126,7 +128,7 @@ class PublicReleasesOut(Out):
 class VerdictOut(Out):
     """Whether a text was published, changed, retracted or never said."""
 
-    verdict: Literal["authentic", "modified", "retracted", "not_found"]
+    verdict: Literal["authentic", "excerpt", "modified", "retracted", "not_found"]
     statement_id: int | None
     title: str | None
     unit: str | None
@@ -137,3 +139,5 @@ class VerdictOut(Out):
     differences: list[dict[str, Any]]
     revision_hash: str | None = None
     retraction: dict[str, Any] | None = None
+    #: how the text relates to the matched statement: `exact`, `excerpt` or `similar` (also when retracted)
+    relation: Literal["exact", "excerpt", "similar"] | None = None

@@ -1,4 +1,4 @@
-"""Public portal pages (CONTRACT §4), the public record, the office's publishing desk, and /healthz."""
+"""Public portal pages (interface §4), the public record, the office's publishing desk, and /healthz."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from xml.sax.saxutils import escape, quoteattr
 
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from rq import Worker
 from sqlalchemy import and_, func, or_, select, text
 
-from app import prg
-from app.errors import HuiyingError
+from app import params, prg
+from app.errors import HuiyingError, Invalid
 from app.extensions import db, get_redis
 from app.models import Role, Unit
 from publishing import checkpoints, corrections, ledger, queues, services
@@ -34,11 +35,24 @@ def channel_name(channel: str) -> str:
     return CHANNEL.get(channel, channel)
 
 
+#: A statement cancelled before its go-live time ends `retracted` (interface §3), but nothing was said:
+#: people read that, not 已撤回.
+CANCELLED = _l("已取消（未发出）")
+
+
+def status_label(st: Statement) -> str:
+    """The word for a statement's state as lists and pages show it: 已取消（未发出） for a cancelled one.
+
+    Asked of the release by id: list rows load only their own columns (review/worklists.py), and few are retracted.
+    """
+    if st.status == Status.RETRACTED and db.session.scalar(
+            select(Release.cancelled).where(Release.statement_id == st.id)):
+        return str(CANCELLED)
+    return STATUS.get(st.status, st.status)
+
+
 def _page() -> int:
-    try:
-        return max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        return 1
+    return params.page_number(request.args.get("page"))
 
 
 def _portal_published():
@@ -252,7 +266,7 @@ def statement_live(statement_id: int) -> Response:
     in_flight = st.status in ("approved", "scheduled", "publishing") or any(
         d.state in (DeliveryState.PENDING, DeliveryState.SENDING) for d in rel.deliveries)
     return jsonify({
-        "status": st.status, "status_label": str(STATUS.get(st.status, st.status)), "in_flight": in_flight,
+        "status": st.status, "status_label": status_label(st), "in_flight": in_flight,
         "html": render_template("publishing/_deliveries.html", st=st, rel=rel),
     })
 
@@ -262,6 +276,9 @@ def statement_live(statement_id: int) -> Response:
 def retract_form(statement_id: int) -> Response:
     page = url_for("review.statement", statement_id=statement_id)
     try:
+        if request.form.get("confirm_retract") != "yes":
+            # as with approving: one confirmed tap, for a step the public sees (the box is above the button)
+            raise Invalid(_("请确认撤回：勾选后再从所有渠道撤回"), fields={"confirm_retract": _("请勾选确认")})
         services.retract(current_user._get_current_object(), statement_id, {"reason": request.form.get("reason", "")})
     except HuiyingError as error:
         db.session.rollback()
@@ -303,7 +320,7 @@ def correct_form(statement_id: int) -> Response:
 
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
-    """`{"db": "ok", "redis": "ok", "workers": n}`, 503 when a part is down (CONTRACT §6)."""
+    """`{"db": "ok", "redis": "ok", "workers": n}`, 503 when a part is down (interface §6)."""
     body: dict[str, object] = {"db": "ok", "redis": "ok", "workers": 0}
     healthy = True
     try:

@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 
 from flask_babel import gettext as _
 
+from app import params
 from app.errors import Invalid, WrongRole, WrongUnit
 from app.models import Role, Unit, User
 from app.timeutil import SHANGHAI, utcnow
@@ -42,34 +43,33 @@ def today() -> date:
 
 
 def preset(name: str, day: date | None = None) -> Period | None:
-    """This week (Monday first), month, quarter or year around `day`; None for an unknown name."""
+    """This week (Monday first), month, quarter or year up to `day` (default today); None for an unknown name.
+
+    It ends at `day`, not at the calendar period's end: a report never names dates still to come (interface §20).
+    """
     day = day or today()
     if name == "week":
-        first = day - timedelta(days=day.weekday())
-        return Period(first, first + timedelta(days=6))
+        return Period(day - timedelta(days=day.weekday()), day)
     if name == "month":
-        return month_of(day)
+        return Period(day.replace(day=1), day)
     if name == "quarter":
-        start_month = (day.month - 1) // 3 * 3 + 1
-        first = date(day.year, start_month, 1)
-        end = date(day.year + (start_month + 3 > 12), (start_month + 2) % 12 + 1, 1)
-        return Period(first, end - timedelta(days=1))
+        return Period(date(day.year, (day.month - 1) // 3 * 3 + 1, 1), day)
     if name == "year":
-        return Period(date(day.year, 1, 1), date(day.year, 12, 31))
+        return Period(date(day.year, 1, 1), day)
     return None
 
 
-def month_of(day: date) -> Period:
-    """The calendar month holding `day`."""
-    first = day.replace(day=1)
-    following = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
-    return Period(first, following - timedelta(days=1))
+def this_month() -> Period:
+    """The default period: the first of this month to today (Asia/Shanghai)."""
+    found = preset("month")
+    assert found is not None
+    return found
 
 
 def parse_period(args: Mapping[str, str]) -> Period:
-    """`from`/`to` as YYYY-MM-DD (default: the current month); 400 invalid naming the bad field."""
+    """`from`/`to` as YYYY-MM-DD (default: this month so far, to today); 400 invalid naming the bad field."""
     fields: dict[str, str] = {}
-    default = month_of(today())
+    default = this_month()
     values: dict[str, date] = {}
     for key, fallback in (("from", default.first), ("to", default.last)):
         raw = (args.get(key) or "").strip()
@@ -77,18 +77,17 @@ def parse_period(args: Mapping[str, str]) -> Period:
             values[key] = fallback
             continue
         try:
-            values[key] = date.fromisoformat(raw)
-            if len(raw) != 10:
-                raise ValueError
-        except ValueError:
-            fields[key] = _("日期格式应为 YYYY-MM-DD")
+            values[key] = params.day(raw)
+        except params.Unreadable as exc:
+            fields[key] = exc.message
     if not fields:
         if values["from"] > values["to"]:
             fields["to"] = _("结束日期不能早于开始日期")
         elif (values["to"] - values["from"]).days >= MAX_DAYS:
             fields["to"] = _("统计区间最长两年")
     if fields:
-        raise Invalid(_("统计区间有误"), fields=fields)
+        # a document's address has no form to show the field's message beside: the message says it too
+        raise Invalid(_("统计区间有误：%(why)s", why=next(iter(fields.values()))), fields=fields)
     return Period(values["from"], values["to"])
 
 

@@ -5,7 +5,7 @@ Thin: each view finds the period and the unit the person may see, calls the summ
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -17,8 +17,8 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import select
 
-from app import prg
-from app.errors import HuiyingError, Invalid, NotFound, WrongRole, WrongUnit
+from app import params, prg
+from app.errors import HuiyingError, NotFound, WrongRole, WrongUnit
 from app.extensions import db
 from app.models import Role, Unit, User
 from app.timeutil import SHANGHAI
@@ -44,7 +44,7 @@ def _user() -> User:
 
 
 def chosen_period(args: Any) -> tuple[str, periods.Period]:
-    """The picker's choice: a preset around today, or `custom` with `from`/`to` (400 naming the bad one)."""
+    """The picker's choice: a preset up to today, or `custom` with `from`/`to` (400 naming the bad one)."""
     name = args.get("period") or ("custom" if args.get("from") or args.get("to") else "month")
     if name in PRESETS:
         found = periods.preset(name)
@@ -54,7 +54,8 @@ def chosen_period(args: Any) -> tuple[str, periods.Period]:
 
 
 def _charts(data: dict[str, Any], weeks: list[dict[str, Any]], names: dict[str, str]) -> dict[str, Markup]:
-    totals = {k: sum(f[k] for f in data["deadlines"].values()) for k in ("met", "met_late", "overdue", "pending")}
+    totals = {k: sum(f[k] for f in data["deadlines"].values())
+              for k in ("met", "met_late", "overdue", "waived", "pending")}
     decided = totals["met"] + totals["met_late"] + totals["overdue"]
     rate = f"{totals['met'] * 100 // decided}%" if decided else "—"
     return {
@@ -67,7 +68,8 @@ def _charts(data: dict[str, Any], weeks: list[dict[str, Any]], names: dict[str, 
             (_("回应"), [w["responses"] for w in weeks], charts.OK)]),
         "deadlines": charts.donut(_("时限完成情况"), [
             (_("按时完成"), totals["met"], charts.OK), (_("超时完成"), totals["met_late"], charts.AMBER),
-            (_("已超时"), totals["overdue"], charts.ACCENT), (_("进行中"), totals["pending"], charts.LINE)],
+            (_("已超时"), totals["overdue"], charts.ACCENT), (_("已免除"), totals["waived"], charts.MUTED),
+            (_("进行中"), totals["pending"], charts.LINE)],
             centre=rate),
     }
 
@@ -82,7 +84,7 @@ def reports_page() -> tuple[str, int]:
     try:
         name, period = chosen_period(request.args)
     except HuiyingError as err:
-        error, name, period = err, "custom", periods.month_of(periods.today())
+        error, name, period = err, "custom", periods.this_month()
     data = summary.summary(period, unit)
     weeks = summary.weekly(period, unit)
     rows = summary.assessment(period, unit)
@@ -92,6 +94,7 @@ def reports_page() -> tuple[str, int]:
         "reports/reports.html", data=data, period=period, name=name, unit=unit, units=units,
         charts=_charts(data, weeks, names), tables=tables.all_tables(data, weeks, rows, names), error=error,
         fields=(error.fields or {}) if error else {}, args=request.args, stale=summary.STALE_DAYS,
+        log_day=min(period.last, periods.today()),  # the log of a day still to come would be empty
         red=summary.RED_DAYS, presets=PRESETS, files=recent_files() if user.has_role(Role.OFFICE) else [],
     ), (error.status if error else 200)
 
@@ -105,7 +108,7 @@ def _docx(content: bytes, ascii_name: str, chinese_name: str) -> Response:
 @bp.get("/reports/bulletin.docx")
 @login_required
 def bulletin() -> Response:
-    """舆情工作通报 for `from`–`to` (default this month); a leader's covers their unit."""
+    """舆情工作通报 for `from`–`to` (default this month up to today); a leader's covers their unit."""
     unit = periods.scope(_user(), request.args.get("unit"))
     period = periods.parse_period(request.args)
     with force_locale("zh_Hans_CN"):  # a document sent upward is Chinese whatever the reader's page language
@@ -120,12 +123,7 @@ def daily_log() -> Response:
     """舆情日志 of `date` (YYYY-MM-DD, default today, Asia/Shanghai)."""
     unit = periods.scope(_user(), request.args.get("unit"))
     raw = (request.args.get("date") or "").strip()
-    try:
-        day = date.fromisoformat(raw) if raw else periods.today()
-        if raw and len(raw) != 10:
-            raise ValueError
-    except ValueError:
-        raise Invalid(_("日期有误"), fields={"date": _("日期格式应为 YYYY-MM-DD")}) from None
+    day = params.day_of(raw, "date") if raw else periods.today()
     with force_locale("zh_Hans_CN"):
         content = documents.log_docx(day, unit)
     return _docx(content, f"log-{day}.docx", f"舆情日志（{day}）.docx")
@@ -146,7 +144,7 @@ def _upward_page(case: Case | None, *, error: HuiyingError | None = None, typed:
     return render_template(
         "reports/upward.html", case=case, reports=upward.visible(user, case_id=case.id if case else None),
         methods=list(ReportMethod), error=error, fields=(error.fields or {}) if error else {}, typed=typed or {},
-        may_bulletin=user.has_role(Role.OFFICE), default_period=periods.month_of(periods.today()),
+        may_bulletin=user.has_role(Role.OFFICE), default_period=periods.this_month(),
     ), status
 
 
@@ -155,8 +153,9 @@ def _upward_page(case: Case | None, *, error: HuiyingError | None = None, typed:
 def upward_page() -> Response | tuple[str, int]:
     """归口报送: what went up, and the form to record another (of one case, or of a bulletin)."""
     user = _user()
-    raw_case = request.values.get("case") or request.values.get("case_id") or ""
-    case = services.get_case(user, int(raw_case)) if raw_case.isdigit() else None
+    raw_case = request.values.get("case") or request.values.get("case_id")
+    case_id = params.optional_row_id(raw_case, "case", _("舆情编号有误"))
+    case = services.get_case(user, case_id) if case_id else None
     if request.method == "GET":
         kept = prg.take()
         if kept is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,11 +18,11 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from app import prg
+from app import params, prg
 from app.errors import HuiyingError, Invalid, NotFound, WrongState
 from app.extensions import db
 from app.models import Role, Unit, User, UserRole
-from app.timeutil import local, local_input
+from app.timeutil import format_local, local, local_input
 from cases.models import Case
 from cases.queries import visible_case_ids
 from review import delegation, evidence, renderings, rules, services, worklists
@@ -49,6 +49,8 @@ bp = Blueprint("review", __name__, template_folder="templates")
 PER_PAGE = 20
 
 
+#: Session key: the editor (its address) whose text was just saved; its copy in the browser is then dropped.
+SAVED_COPY = "huiying_saved_editor"
 DONE = {Verdict.APPROVE: _l("已同意该修订稿"), Verdict.REQUEST_CHANGES: _l("已退回修改"), Verdict.REJECT: _l("已否决")}
 
 
@@ -66,8 +68,7 @@ def _user() -> User:
 
 
 def _page() -> int:
-    page = request.args.get("page", "1")
-    return int(page) if page.isdigit() and int(page) > 0 else 1
+    return params.page_number(request.args.get("page"))
 
 
 # Lists ----------------------------------------------------------------------------------------
@@ -129,14 +130,14 @@ def _stored(st: Statement) -> dict[str, Any]:
     }
 
 
-def _case_ids(raw: str) -> list[Any]:
+def _case_ids(raw: str) -> list[int | str]:
     """"12, #15" → [12, 15]; anything else is passed on as typed, for the service to name."""
     parts = [p.strip().lstrip("#") for p in raw.replace("，", ",").replace("、", ",").split(",") if p.strip()]
-    return [int(p) if p.isdigit() else p for p in parts]
+    return [params.id_or_text(p) for p in parts]
 
 
 def _statement_data(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The editor's values shaped like the JSON API body (CONTRACT §3 POST /statements)."""
+    """The editor's values shaped like the JSON API body (interface §3 POST /statements)."""
     return {
         "title": values["title"],
         "digest": values["digest"],
@@ -183,6 +184,8 @@ def _save(st: Statement | None, save: Callable[[dict[str, Any]], Statement], don
         db.session.rollback()
         return prg.back(request.path, err, form="editor", values=values)
     flash(done(saved), "success")
+    # the page after the save tells this browser to drop the copy it kept of the editor's text: it arrived
+    session[SAVED_COPY] = request.path
     return redirect(url_for(".statement", statement_id=saved.id))
 
 
@@ -195,14 +198,14 @@ def new() -> Response | tuple[str, int]:
     if request.method == "GET":
         # 起草回应 from a case page: ?case_id=…&priority=… fill in what the case already says
         priority = request.args.get("priority", "")
-        case_id = request.args.get("case_id", "")
+        case_id = params.optional_row_id(request.args.get("case_id"), "case_id", _("舆情编号有误"))
         empty = {"title": "", "digest": "", "body": "",
                  "priority": priority if priority in {p.value for p in Priority} else Priority.NORMAL.value,
                  "channels": available_channels(), "go_live_at": "", "agencies": "",
-                 "case_ids": case_id if case_id.isdigit() else ""}
-        copy = request.args.get("copy", "")
-        if copy.isdigit() and int(copy) <= 2**31:  # 以此稿重新起草: a statement stopped before it went out
-            source = services.get_statement(user, int(copy))
+                 "case_ids": str(case_id or "")}
+        copy = params.optional_row_id(request.args.get("copy"), "copy", _("回应稿编号有误"))
+        if copy:  # 以此稿重新起草: a statement stopped before it went out
+            source = services.get_statement(user, copy)
             rules.require_own_unit(user, source)
             empty = {**_stored(source), "go_live_at": ""}
         return _kept_editor(None, empty)
@@ -280,7 +283,8 @@ def _requestable_experts(st: Statement) -> list[User]:
 
 
 def _statement_page(statement_id: int, *, form: str | None = None, error: HuiyingError | None = None,
-                    typed: Mapping[str, Any] | None = None, status: int = 200) -> tuple[str, int]:
+                    typed: Mapping[str, Any] | None = None, status: int = 200,
+                    saved_copy: str | None = None) -> tuple[str, int]:
     user = _user()
     st = services.get_statement(user, statement_id)
     rev = st.current_revision
@@ -291,7 +295,7 @@ def _statement_page(statement_id: int, *, form: str | None = None, error: Huiyin
         "review/statement.html", st=st, rev=rev, body_html=body_html, numbers=numbers,
         actions=actions(user, st), form=form, error=error, fields=(error.fields or {}) if error else {},
         typed=typed or {}, methods=list(ConfirmMethod), findings=revision_checks(st),
-        texts={"title": rev.title, "digest": rev.digest, "body": rev.body},
+        texts={"title": rev.title, "digest": rev.digest, "body": rev.body}, saved_copy=saved_copy,
     ), status
 
 
@@ -300,9 +304,11 @@ def _statement_page(statement_id: int, *, form: str | None = None, error: Huiyin
 def statement(statement_id: int) -> tuple[str, int]:
     """The statement: its current text, state, history, and the forms this person may use."""
     kept = prg.take()
+    saved_copy = session.pop(SAVED_COPY, None)
     if kept is None:
-        return _statement_page(statement_id)
-    return _statement_page(statement_id, form=kept.form, error=kept.error, typed=kept.typed, status=kept.status)
+        return _statement_page(statement_id, saved_copy=saved_copy)
+    return _statement_page(statement_id, form=kept.form, error=kept.error, typed=kept.typed, status=kept.status,
+                           saved_copy=saved_copy)
 
 
 def _act(statement_id: int, form: str, act: Callable[[], str]) -> Response | tuple[str, int]:
@@ -351,9 +357,18 @@ def decide(statement_id: int) -> Response | tuple[str, int]:
             services.comment(_user(), statement_id, data)
             return _("%(why)s。您填写的意见已作为评论保存在此修订稿下，不计入审核结论。",
                      why=refused.message.rstrip("。"))
+        if decision.stage == Stage.LEADER and decision.decision == Verdict.APPROVE:
+            return _released(services.get_statement(_user(), statement_id))
         return str(DONE[Verdict(decision.decision)])
 
     return _act(statement_id, "review", act)
+
+
+def _released(st: Statement) -> str:
+    """What the leader's approval set going: the publication now, or at its go-live time."""
+    if st.status == Status.SCHEDULED and st.go_live_at is not None:
+        return _("已批准，将于 %(t)s 发布", t=format_local(st.go_live_at))
+    return _("已批准，正在发布")
 
 
 @bp.post("/statements/<int:statement_id>/confirmations")
@@ -384,7 +399,7 @@ def diff(statement_id: int) -> str:
 
     def pick(name: str, default: int) -> Revision:
         raw = request.args.get(name, "")
-        number = int(raw) if raw.isdigit() else default
+        number = params.row_id(raw, name, _("稿次有误")) if raw else default
         if number not in by_number:
             raise NotFound(_("没有第 %(n)s 稿", n=raw[:8]))
         return by_number[number]

@@ -21,6 +21,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.utils import check_signature
 
+from app import params
 from app.config import SANDBOX_WECHAT_TOKEN, wechat_available
 from app.extensions import get_redis
 from publishing import outbox
@@ -73,7 +74,7 @@ def parse_publish_event(message: dict[str, Any]) -> PublishJobFinish | None:
 def _token() -> str:
     """The token pushes are signed with. A real account (WECHAT_APP_ID) without a token of its own is
     refused, never checked against an empty or the sandbox's well-known token (failing open)."""
-    if not wechat_available(current_app.config):  # no account and no sandbox: nobody may push (CONTRACT §13)
+    if not wechat_available(current_app.config):  # no account and no sandbox: nobody may push (interface §13)
         raise Refused(404, "WeChat is not configured (WECHAT_APP_ID or WECHAT_SANDBOX=1)")
     token = current_app.config.get("WECHAT_TOKEN") or ""
     if current_app.config.get("WECHAT_APP_ID") and (not token or token == SANDBOX_WECHAT_TOKEN):
@@ -85,7 +86,11 @@ def _token() -> str:
 def _verify_plain() -> None:
     token = _token()
     timestamp = request.args.get("timestamp", "")
-    if not timestamp.isascii() or not timestamp.isdigit() or abs(time.time() - int(timestamp)) > MAX_CLOCK_SKEW:
+    try:
+        sent = params.integer(timestamp, 0, 2**40)  # unix seconds; 2⁴⁰ is some 30,000 years away
+    except params.Unreadable:
+        raise Refused(403, "stale or missing timestamp") from None
+    if abs(time.time() - sent) > MAX_CLOCK_SKEW:
         raise Refused(403, "stale or missing timestamp")
     try:
         check_signature(token, request.args.get("signature", ""), timestamp, request.args.get("nonce", ""))

@@ -25,11 +25,11 @@ from wechatpy.exceptions import WeChatClientException
 
 from app.extensions import get_redis
 from publishing.channels import PermanentError, TransientError
-from wechat.sandbox.config import setting
+from wechat.sandbox.config import app_secret, setting
 
-#: Where the worker finds the built-in sandbox when no real account is configured (CONTRACT §7).
+#: Where the worker finds the built-in sandbox when no real account is configured (interface §7).
 DEFAULT_SANDBOX_BASE = "http://127.0.0.1:5000/sandbox/wechat"
-#: CONTRACT §5: a WeChat call times out after at most 15 s.
+#: interface §5: a WeChat call times out after at most 15 s.
 MAX_TIMEOUT = 15.0
 DEFAULT_TIMEOUT = 10.0
 
@@ -236,7 +236,7 @@ def account() -> tuple[str, str, str]:
     if config.get("WECHAT_APP_ID"):
         return config["WECHAT_APP_ID"], config.get("WECHAT_APP_SECRET") or "", config["WECHAT_API_BASE"]
     base = config.get("WECHAT_SANDBOX_BASE") or DEFAULT_SANDBOX_BASE
-    return setting("WECHAT_SANDBOX_APP_ID"), setting("WECHAT_SANDBOX_APP_SECRET"), base
+    return setting("WECHAT_SANDBOX_APP_ID"), app_secret(), base
 
 
 def from_app() -> WechatClient:

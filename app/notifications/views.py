@@ -8,12 +8,17 @@ from typing import Any
 from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import update
 
+from app import LOCALES, params
 from app.api import actor, api_blueprint
+from app.extensions import db
+from app.models import User
 from app.notifications import inbox
 from app.notifications.inbox import notification_json
 from app.openapi import operation, parse_query
 from app.schemas import Marked, NotificationList, NotificationOut, NotificationQuery
+from app.tx import begin_write
 
 api = api_blueprint("notifications_api", __name__)
 bp = Blueprint("notifications", __name__)
@@ -56,8 +61,7 @@ def _user() -> Any:
 @login_required
 def inbox_page() -> str:
     """收件箱: the person's notifications, newest first, unread ones marked."""
-    page = request.args.get("page", "1")
-    page_no = int(page) if page.isdigit() and int(page) > 0 else 1
+    page_no = params.page_number(request.args.get("page"))
     unread = _unread_only()
     items, total = inbox.inbox(_user(), unread=unread, limit=PER_PAGE, offset=(page_no - 1) * PER_PAGE)
     return render_template("notifications/inbox.html", items=items, total=total, page=page_no,
@@ -92,3 +96,15 @@ def unread_badge() -> dict[str, Callable[[], int]]:
         return int(g.huiying_unread)
 
     return {"unread_notifications": count}
+
+
+def remember_language() -> None:
+    """A signed-in person who picks a language (`?lang=`) is written to in it from then on: e-mail and
+    gateway copies are sent from the worker, where no page says which language its reader chose."""
+    chosen = request.args.get("lang")
+    if chosen not in LOCALES or not current_user.is_authenticated or current_user.locale == chosen:
+        return
+    user_id = current_user.id
+    begin_write()  # its own short write, before the page reads anything (as `app.sessions.seen` does)
+    db.session.execute(update(User).where(User.id == user_id).values(locale=chosen))
+    db.session.commit()

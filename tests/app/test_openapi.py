@@ -1,15 +1,17 @@
-"""The documented API (CONTRACT §11): openapi.json is valid OpenAPI 3.1, names every /api/v1 route, and the app
+"""The documented API (interface §11): openapi.json is valid OpenAPI 3.1, names every /api/v1 route, and the app
 keeps to it — Schemathesis sends generated requests to every operation and every answer must be documented,
 match its schema and never be a 5xx."""
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import time
 import traceback
 from collections import Counter
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 import schemathesis
@@ -32,6 +34,7 @@ from app.extensions import db
 from app.notifications import notify
 from app.notifications.models import Notification
 from tests.factories import Api, Office, user
+from tests.review.test_web import Browser
 
 SPEC = "/api/v1/openapi.json"
 POSITIVE = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -211,3 +214,78 @@ def test_every_operation_keeps_to_its_schema(app: Flask, redis_client: Any) -> N
         if os.environ.get("HUIYING_SCHEMATHESIS_VERBOSE"):
             print(f"{time.monotonic() - began:6.2f}s {op.method.upper()} {op.path} {dict(seen)}", flush=True)
     assert failures == [], "\n\n".join(failures)
+
+
+# --- the HTML pages: every link's and form's numbers and dates (issue 28, item 12) -------------------------
+
+#: What passes `isdigit()` or `date.fromisoformat()` and used to reach `int()`, the database or datetime unbounded.
+HOSTILE = ["²", "9" * 5000, str(2**31), "9999-12-31", "0001-01-01"]
+_FORM = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.S)
+_FIELD = re.compile(r"<(?:input|select|textarea|button)\b([^>]*)>")
+_LINK = re.compile(r'href="(/[^"#]*\?[^"#]*)"')
+
+
+def _attr(attrs: str, name: str) -> str | None:
+    found = re.search(rf'\b{name}="([^"]*)"', attrs)
+    return html.unescape(found.group(1)) if found else None
+
+
+def _pages(app: Flask, known: dict[str, Any]) -> list[str]:
+    """Every HTML page with a GET rule whose path parameters name a real object."""
+    pages = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in (rule.methods or set()) or rule.rule.startswith(("/api/", "/static", "/sandbox/wechat/_")):
+            continue
+        if all(arg in known for arg in rule.arguments):
+            pages.append(re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(known[m[1]]), rule.rule))
+    return sorted(set(pages))
+
+
+def test_html_links_and_forms_never_answer_5xx_to_hostile_numbers_and_dates(app: Flask, redis_client: Any) -> None:
+    """Each page a person with every role sees is read for its links with a query and its forms; each of their
+    parameters is then sent every hostile value (the others kept as the page had them): never a 5xx, the
+    page a refused form leads back to included. Derived from the pages, so a new form is covered by itself."""
+    world = World(app)
+    handling = world.api.post("/cases", {"title": "网传某地虫害", "source": "forum"}).get_json()["id"]
+    for step, body in (("assessment", {"level": 3, "rationale": "较大", "must_respond": True}),
+                       ("assignment", {"lead_unit": world.known["code"], "assisting_units": []}),
+                       ("acceptance", {"note": "已受理"})):  # its page then offers the response and closing forms
+        assert world.api.post(f"/cases/{handling}/{step}", body).status_code == 201, step
+    web = Browser(app, "everyone")
+    known = {**world.known, "kind": "expert"}
+    links: dict[tuple[str, str], dict[str, str]] = {}
+    forms: dict[tuple[str, tuple[str, ...]], dict[str, str]] = {}
+    for page in [*_pages(app, known), f"/cases/{handling}"]:
+        resp = web.get(page)
+        assert resp.status_code < 500, page
+        if resp.mimetype != "text/html":
+            continue
+        body = resp.get_data(as_text=True)
+        for href in _LINK.findall(body):
+            path, _, query = html.unescape(href).partition("?")
+            values = dict(parse_qsl(query, keep_blank_values=True))
+            # the language switch is on every page and read in one place: its first page is enough
+            links.update({(path, name): values for name in values if name != "lang" or path == "/"})
+        for attrs, inner in _FORM.findall(body):
+            action = _attr(attrs, "action") or page
+            fields = {n: _attr(a, "value") or "" for a in _FIELD.findall(inner) if (n := _attr(a, "name"))}
+            fields.pop("csrf_token", None)
+            if (_attr(attrs, "method") or "get").lower() == "get":
+                links.update({(action, name): fields for name in fields})
+            elif action != "/logout" and fields.get("action") != "sign_out_everywhere":
+                forms[(action, tuple(sorted(fields)))] = fields
+    assert len(links) >= 25 and len(forms) >= 20, (len(links), len(forms))  # the crawl saw the app's pages
+    assert (f"/cases/{handling}/respond", ("evidence_url", "form", "held_at", "note", "statement_id")) in forms
+    failures = []
+    for (path, name), values in sorted(links.items()):
+        for value in HOSTILE:
+            resp = web.client.get(path, query_string={**values, name: value})
+            if resp.status_code >= 500:
+                failures.append(f"GET {path}?{name}={value[:12]} → {resp.status_code}")
+    for (action, names), values in sorted(forms.items()):
+        for value in HOSTILE:
+            # every field typed but `action`, which picks the form's branch; the page it leads back to too
+            resp = web.post(action, {n: values[n] if n == "action" else value for n in names}, follow_redirects=True)
+            if resp.status_code >= 500:
+                failures.append(f"POST {action} {list(names)} = {value[:12]} → {resp.status_code}")
+    assert failures == [], "\n".join(failures)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from flask_migrate import upgrade
 
 from app import create_app
+from app.config import instance_secret
 from app.extensions import db
 from tests.conftest import _config
+from wechat.sandbox.config import SECRET_FILE
 
 
 def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -19,3 +24,8 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> str:
         upgrade()
         db.engine.dispose()
     return url
+
+
+def sandbox_secret() -> str:
+    """The sandbox account's AppSecret as the apps of this run keep it: random, in their instance folder."""
+    return instance_secret(Path(os.environ["HUIYING_INSTANCE"]), SECRET_FILE)

@@ -18,7 +18,7 @@ from publishing.channels import PermanentError, TransientError
 from tests import factories
 from tests.conftest import TEST_REDIS_URL
 from tests.live import serving
-from tests.wechat.helpers import migrated_sqlite
+from tests.wechat.helpers import migrated_sqlite, sandbox_secret
 from wechat import client as wechat_client
 from wechat.client import WechatPermanent, WechatTransient
 
@@ -26,7 +26,7 @@ PREFIX = "/sandbox/wechat"
 
 
 class Sandbox:
-    """The sandbox's test switches, over HTTP, as an admin (CONTRACT §13)."""
+    """The sandbox's test switches, over HTTP, as an admin (interface §13)."""
 
     def __init__(self, base: str, headers: dict[str, str]) -> None:
         self.base = base
@@ -207,7 +207,8 @@ def test_an_upload_retried_after_a_token_error_still_sends_its_bytes(ctx: None, 
 
 def test_without_an_account_the_client_uses_the_sandbox(app: Flask) -> None:
     with app.app_context():
-        assert wechat_client.account() == ("wxsandbox000000001", "sandbox-secret", app.config["WECHAT_SANDBOX_BASE"])
+        # the instance's own random secret, with nothing to configure (issue 28, item 13)
+        assert wechat_client.account() == ("wxsandbox000000001", sandbox_secret(), app.config["WECHAT_SANDBOX_BASE"])
         app.config.update(WECHAT_APP_ID="wx123", WECHAT_APP_SECRET="s3cret", WECHAT_API_BASE="https://api.example")
         assert wechat_client.account() == ("wx123", "s3cret", "https://api.example")
         assert wechat_client.from_app().API_BASE_URL == "https://api.example/cgi-bin/"

@@ -1,4 +1,4 @@
-"""Read-back of WeChat articles (CONTRACT §10) through the real worker and the live sandbox: what the account
+"""Read-back of WeChat articles (interface §10) through the real worker and the live sandbox: what the account
 shows is compared with what was approved; an article altered on the platform is a mismatch on the record."""
 
 from __future__ import annotations

@@ -28,11 +28,12 @@ from werkzeug.serving import make_server
 
 from app import accounts
 from tests import factories
-from tests.wechat.helpers import migrated_sqlite
+from tests.conftest import SANDBOX_REDIS_URL
+from tests.wechat.helpers import migrated_sqlite, sandbox_secret
 from wechat.sandbox.store import FAULTS_MAX, TOKENS_KEPT, StorageFull, Store, TokenState, TooManyFaults
 
-REDIS_URL = "redis://127.0.0.1:6379/14"
-APP_ID, SECRET = "wxsandbox000000001", "sandbox-secret"
+REDIS_URL = SANDBOX_REDIS_URL
+APP_ID, SECRET = "wxsandbox000000001", sandbox_secret()
 PREFIX = "/sandbox/wechat"
 API = f"{PREFIX}/cgi-bin"
 #: The whole app as the tests configure it (WECHAT_SANDBOX=1), its sandbox on Redis database 14, switches on.

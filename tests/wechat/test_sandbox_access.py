@@ -1,4 +1,4 @@
-"""Who reaches the WeChat sandbox (CONTRACT §13): only with WECHAT_SANDBOX=1; its viewer for signed-in users; its
+"""Who reaches the WeChat sandbox (interface §13): only with WECHAT_SANDBOX=1; its viewer for signed-in users; its
 switches (off unless configured) for admins; and without any WeChat account nothing answers under /sandbox/wechat."""
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from app import create_app
 from tests import factories
 from tests.conftest import _config
 from tests.live import serving
-from tests.wechat.helpers import migrated_sqlite
+from tests.wechat.helpers import migrated_sqlite, sandbox_secret
 from tests.wechat.test_readback import published_on_wechat
 
 PREFIX = "/sandbox/wechat"
-APP_ID, SECRET = "wxsandbox000000001", "sandbox-secret"
+APP_ID, SECRET = "wxsandbox000000001", sandbox_secret()
 TOKEN_QUERY = {"grant_type": "client_credential", "appid": APP_ID, "secret": SECRET}
 
 
@@ -105,6 +105,37 @@ def test_the_viewer_needs_a_signed_in_user(app: Flask, client: FlaskClient) -> N
     assert reader.get(f"{PREFIX}/articles/{article_id}").status_code == 200
 
 
+# The account's secret: random per install (issue 28, item 13) ----------------------------------------
+
+def test_the_old_built_in_secret_no_longer_gets_a_token(app: Flask, client: FlaskClient) -> None:
+    """A demo left on a network: whoever knew the code's default could publish "official" articles into it."""
+    for known in ("sandbox-secret", "沙箱"):
+        query = {**TOKEN_QUERY, "secret": known}
+        assert client.get(f"{PREFIX}/cgi-bin/token", query_string=query).get_json()["errcode"] == 40125
+        stable = client.post(f"{PREFIX}/cgi-bin/stable_token", json=query).get_json()
+        assert stable["errcode"] == 40125
+    kept = (Path(app.instance_path) / "wechat_sandbox_secret").read_text().strip()
+    assert kept == SECRET and len(SECRET) >= 40 and SECRET != "sandbox-secret"
+    assert "access_token" in client.get(f"{PREFIX}/cgi-bin/token", query_string=TOKEN_QUERY).get_json()
+
+
+def test_each_install_makes_its_own_secret_once(tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    made = app_config_module.instance_secret(first, "wechat_sandbox_secret")
+    assert app_config_module.instance_secret(first, "wechat_sandbox_secret") == made  # kept, not remade
+    assert app_config_module.instance_secret(second, "wechat_sandbox_secret") != made
+    assert (first / "wechat_sandbox_secret").stat().st_mode & 0o077 == 0  # only its owner reads it
+    assert sorted(p.name for p in first.iterdir()) == ["wechat_sandbox_secret"]
+
+
+def test_only_an_admin_sees_the_accounts_credentials_on_the_viewer(app: Flask) -> None:
+    admin_page = sign_in(app, "admin").get(f"{PREFIX}/").get_data(as_text=True)
+    assert SECRET in admin_page and APP_ID in admin_page
+    for roles in (("drafter",), ("office", "leader")):
+        page = sign_in(app, *roles).get(f"{PREFIX}/").get_data(as_text=True)
+        assert SECRET not in page and "AppSecret" not in page
+
+
 # The switches: off unless configured, then for admins only ------------------------------------------
 
 def test_the_switches_start_off_even_for_an_admin(app: Flask, client: FlaskClient) -> None:
@@ -150,3 +181,14 @@ def test_a_correction_leaves_wechat_out_once_it_is_unavailable(app: Flask) -> No
     app.config["WECHAT_SANDBOX"] = False  # the operator turned the sandbox off since
     fix = office.drafter.post(f"/statements/{st['id']}/correct")
     assert fix.status_code == 201 and fix.get_json()["channels"] == ["portal"]
+
+
+@pytest.mark.parametrize("app_config", [{"WECHAT_SANDBOX_PUBLISH_DELAY": 0}])
+def test_the_viewer_reads_its_numbers_strictly(app: Flask, client: FlaskClient) -> None:
+    article_id = published_article(client)
+    reader = sign_in(app, "drafter")
+    for idx in ("²", "9" * 5000, "0", "2"):
+        assert reader.get(f"{PREFIX}/articles/{article_id}", query_string={"idx": idx}).status_code == 404, idx[:8]
+    assert reader.get(f"{PREFIX}/articles/{article_id}", query_string={"idx": "1"}).status_code == 200
+    assert "情况说明" in reader.get(f"{PREFIX}/", query_string={"page": "x"}).get_data(as_text=True)  # the first page
+    assert reader.get(f"{PREFIX}/", query_string={"page": "²"}).status_code == 400  # as every page's `page`

@@ -1,9 +1,9 @@
-"""A local stand-in for the WeChat official-account platform (CONTRACT §7).
+"""A local stand-in for the WeChat official-account platform (interface §7).
 
 ``bp`` serves the official API's ``/cgi-bin/…`` paths with the official fields, token
 rules and errcodes, so the production client publishes to it unchanged, plus a viewer
 of what the account has published (for signed-in users). The app mounts it at
-``/sandbox/wechat`` only with ``WECHAT_SANDBOX=1`` (CONTRACT §13) and exempts it from CSRF,
+``/sandbox/wechat`` only with ``WECHAT_SANDBOX=1`` (interface §13) and exempts it from CSRF,
 as the real API knows nothing of our forms. All state is in Redis (see
 `wechat.sandbox.store`), within the limits `wechat.sandbox.api` enforces.
 """

@@ -1,4 +1,4 @@
-"""Who may use which part of the sandbox (CONTRACT §13).
+"""Who may use which part of the sandbox (interface §13).
 
 The `/cgi-bin/…` API keeps the platform's own rules (an access token from the account's AppID and
 secret), so the production client talks to it unchanged. The viewer shows what the account published

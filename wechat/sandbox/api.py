@@ -28,7 +28,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.extensions import get_redis
 from wechat.sandbox.access import admin_switch, switches_on
-from wechat.sandbox.config import setting
+from wechat.sandbox.config import app_secret, setting
 from wechat.sandbox.events import Callback
 from wechat.sandbox.store import PublishStatus, StorageFull, Store, TokenState, TooManyFaults
 
@@ -259,7 +259,7 @@ def _check_credentials(values: Mapping[str, Any]) -> None:
         raise ApiError(40013)
     if not secret:
         raise ApiError(41004)
-    if not hmac.compare_digest(str(secret), setting("WECHAT_SANDBOX_APP_SECRET")):
+    if not hmac.compare_digest(str(secret).encode(), app_secret().encode()):  # as bytes: str must be ASCII
         raise ApiError(40125)
 
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import current_app
 
+from app.config import instance_secret
+
+#: Where the sandbox account's AppSecret is kept, in the instance folder (next to `secret_key`).
+SECRET_FILE = "wechat_sandbox_secret"
+
 DEFAULTS: dict[str, Any] = {
     "WECHAT_SANDBOX_APP_ID": "wxsandbox000000001",
-    "WECHAT_SANDBOX_APP_SECRET": "sandbox-secret",
     "WECHAT_SANDBOX_TOKEN_TTL": 7200,
     # Seconds a submitted publish job answers publish_status 1 before it finishes.
     "WECHAT_SANDBOX_PUBLISH_DELAY": 2.0,
@@ -31,3 +36,9 @@ def setting(name: str) -> Any:
     """The app's value for ``name``, or the sandbox default when it is unset."""
     value = current_app.config.get(name)
     return DEFAULTS[name] if value is None else value
+
+
+def app_secret() -> str:
+    """The sandbox account's AppSecret: random per install and made on first use, never a built-in default, so
+    that a demo left on a network cannot be used by others to publish "official" articles into it."""
+    return instance_secret(Path(current_app.instance_path), SECRET_FILE)

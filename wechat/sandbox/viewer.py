@@ -12,10 +12,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, render_template, request
+from flask_login import current_user
 
+from app import params
 from app.extensions import get_redis
+from app.models import Role
 from wechat.sandbox.access import signed_in
-from wechat.sandbox.config import setting
+from wechat.sandbox.config import app_secret, setting
 from wechat.sandbox.store import Store
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -36,7 +39,7 @@ def _page_of(html: str, status: int = 200) -> Response:
 
 def index() -> Response:
     """The account's published, undeleted articles, newest first."""
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = params.page_number(request.args.get("page"))
     total, articles = Store(get_redis()).articles((page - 1) * PER_PAGE, PER_PAGE)
     entries: list[dict[str, Any]] = [
         {
@@ -49,12 +52,16 @@ def index() -> Response:
         for idx, item in enumerate(article["news_item"], start=1)
         if not item["is_deleted"]
     ]
+    # the account's credentials, for an admin connecting another client; nobody else may publish into it
+    credentials = ({"app_id": setting("WECHAT_SANDBOX_APP_ID"), "app_secret": app_secret()}
+                   if current_user.has_role(Role.ADMIN) else None)
     html = render_template(
         "sandbox/index.html",
         account=setting("WECHAT_SANDBOX_ACCOUNT_NAME"),
         entries=entries,
         page=page,
         has_more=page * PER_PAGE < total,
+        credentials=credentials,
     )
     return _page_of(html)
 
@@ -62,9 +69,12 @@ def index() -> Response:
 def article(article_id: str) -> Response:
     """One article (``?idx=`` picks an item of a multi-article publish), phone-sized."""
     found = Store(get_redis()).article(article_id)
-    idx = request.args.get("idx", 1, type=int) or 1
-    if found is None or not 1 <= idx <= len(found["news_item"]):
+    if found is None:
         abort(404)
+    try:
+        idx = params.integer(request.args.get("idx") or "1", 1, len(found["news_item"]))
+    except params.Unreadable:
+        abort(404)  # no such item of this article
     item = found["news_item"][idx - 1]
     account = setting("WECHAT_SANDBOX_ACCOUNT_NAME")
     if item["is_deleted"]:
