@@ -8,7 +8,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from app import audit, auth
 from app.errors import Forbidden, Invalid, NotFound
@@ -29,6 +31,14 @@ def valid_email(value: str) -> bool:
 def create_unit(code: str, name: str, parent_code: str | None = None, *, actor: User | None = None,
                 duty_phone: str = "") -> Unit:
     """A new unit; its code must be new (CLI exits 1 otherwise)."""
+    unit = add_unit(code, name, parent_code, duty_phone=duty_phone)
+    audit.record(actor, "unit.create", unit, after={"code": unit.code, "name": unit.name})
+    db.session.commit()
+    return unit
+
+
+def add_unit(code: str, name: str, parent_code: str | None = None, *, duty_phone: str = "") -> Unit:
+    """Check and add a new unit in the caller's transaction (which audits and commits): the CLI's and the API's."""
     code, name = code.strip(), name.strip()
     if not code or len(code) > 32 or not name or len(name) > 128:
         raise Invalid(_("单位代码 1–32 个字符，名称 1–128 个字符"))
@@ -44,15 +54,18 @@ def create_unit(code: str, name: str, parent_code: str | None = None, *, actor: 
     unit = Unit(code=code, name=name, parent=parent, duty_phone=duty_phone.strip())
     db.session.add(unit)
     db.session.flush()
-    audit.record(actor, "unit.create", unit, after={"code": code, "name": name})
-    db.session.commit()
     return unit
 
 
 def create_user(username: str, unit_code: str, roles: Iterable[str], *, display_name: str = "",
                 password: str | None = None, email: str = "", phone: str = "",
-                actor: User | None = None) -> tuple[User, str]:
-    """A new user; returns it and its password (random when none was given)."""
+                actor: User | None = None, check_strength: bool = False,
+                set_by_other: bool = False) -> tuple[User, str]:
+    """A new user; returns it and its password (random when none was given).
+
+    People who type a password pass `check_strength` (the policy of `password_problem`); one set by someone
+    else (`set_by_other`) or generated must be changed at first sign-in. Seeding code (the demo) passes neither.
+    """
     begin_write()
     username = username.strip()
     if not username or len(username) > 64:
@@ -70,18 +83,24 @@ def create_user(username: str, unit_code: str, roles: Iterable[str], *, display_
         raise Invalid(_("至少需要一个角色"), fields={"role": _("必填")})
     if password is not None and len(password) < 8:
         raise Invalid(_("密码至少 8 个字符"), fields={"password": _("太短")})
+    if password is not None and check_strength:
+        problem = password_problem(password, password_hints(username, display_name, email))
+        if problem:
+            raise Invalid(problem, fields={"password": problem})
     email, phone = email.strip(), phone.strip()
     if email and not valid_email(email):
         raise Invalid(_("电子邮箱格式不正确"), fields={"email": _("格式不正确")})
     if not valid_phone(phone):
         raise Invalid(_("请填写有效的电话号码，例如 0371-65711111"), fields={"phone": _("格式不正确")})
-    password = password if password is not None else secrets.token_urlsafe(12)
+    must_change = password is None or set_by_other
+    password = password if password is not None else secrets.token_urlsafe(12)  # 96 random bits
     user = User(username=username, display_name=display_name.strip(), unit=unit, email=email, phone=phone,
-                role_rows=[UserRole(role=r.value) for r in role_set])
+                role_rows=[UserRole(role=r.value) for r in role_set], must_change_password=must_change)
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
-    audit.record(actor, "user.create", user, after={"username": username, "roles": [r.value for r in role_set]})
+    audit.record(actor, "user.create", user, after={"username": username, "roles": [r.value for r in role_set],
+                                                    "must_change_password": must_change})
     db.session.commit()
     return user, password
 
@@ -123,7 +142,7 @@ def revoke_token(actor: User | None, token_id: int) -> ApiToken:
     return token
 
 
-# Administration of people (CONTRACT §11) ------------------------------------------------------------
+# Administration of people (interface §11) ------------------------------------------------------------
 
 #: zxcvbn's score (0–4) a password chosen by its owner must reach: "safely unguessable" in its terms.
 PASSWORD_MIN_SCORE = 3
@@ -168,7 +187,8 @@ def admin_create_user(actor: User, data: Any) -> tuple[User, str | None]:
     try:
         user, password = create_user(values.username, values.unit, values.roles,
                                      display_name=values.name or "", password=values.password,
-                                     email=values.email or "", phone=values.phone or "", actor=actor)
+                                     email=values.email or "", phone=values.phone or "", actor=actor,
+                                     check_strength=True, set_by_other=True)
     except Invalid as error:
         if error.fields and "role" in error.fields:
             error.fields = {"roles": error.fields["role"]}
@@ -179,7 +199,8 @@ def admin_create_user(actor: User, data: Any) -> tuple[User, str | None]:
 def update_user(actor: User, username: str, data: Any) -> User:
     """PUT /users/{username} (admin): any of name, unit, roles, email, phone, active; audited before/after.
 
-    Deactivation ends the person's sessions (their tokens stop with `active`). An admin cannot
+    Deactivation ends the person's sessions and revokes their tokens for good (a reactivated person gets
+    new ones from an admin: a token handed to an integration must not come back by itself). An admin cannot
     deactivate themselves or drop their own admin role: the institution must keep one way in.
     """
     from app.openapi import parse
@@ -231,11 +252,21 @@ def update_user(actor: User, username: str, data: Any) -> User:
         user.active = active
         if not active:
             user.end_sessions()
+            _revoke_all_tokens(actor, user)
     after = _snapshot(user)
     if after != before:
         audit.record(actor, "user.update", user, before=before, after=after)
     db.session.commit()
     return user
+
+
+def _revoke_all_tokens(actor: User, user: User) -> None:
+    """Revoke every token of `user` still in force, each audited, in the caller's transaction."""
+    for token in db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id,
+                                                           ApiToken.revoked.is_(False))):
+        token.revoked = True
+        audit.record(actor, "token.revoke", token, before={"revoked": False},
+                     after={"revoked": True, "user": user.username, "reason": "user deactivated"})
 
 
 def force_password_reset(actor: User, username: str) -> User:
@@ -262,6 +293,36 @@ def unlock(actor: User, username: str) -> bool:
     return had
 
 
+#: Words people at such an institution build passwords from (实验室123), beside its registered names.
+INSTITUTION_WORDS = ("回应", "huiying", "实验室", "研究所", "研究院", "研究中心", "科学院", "农科院", "办公室", "舆情",
+                     "新闻发言人", "管理员")
+_HAN = re.compile(r"[\u3400-\u9fff]+")
+
+
+def password_hints(*own: str) -> list[str]:
+    """What a guesser tries first here, for zxcvbn's `user_inputs`: the person's own username, name and
+    e-mail, every user's and unit's name and code, the institution and the product — Chinese words also in
+    pinyin, whole and in parts (张建国 → zhangjianguo, zhangjian, jianguo)."""
+    from pypinyin import lazy_pinyin  # its dictionaries are loaded only where a password is checked
+
+    words = [*own, *(w.split("@")[0] for w in own if "@" in w), current_app.config["INSTITUTION_NAME"],
+             *INSTITUTION_WORDS]
+    for column in (User.username, User.display_name, Unit.code, Unit.name):
+        words.extend(db.session.scalars(select(column).distinct()))
+    hints: set[str] = set()
+    for word in words:
+        word = (word or "").strip().lower()
+        if not word:
+            continue
+        hints.add(word)
+        for run in _HAN.findall(word):
+            syllables = lazy_pinyin(list(run))
+            for start in range(len(syllables)):
+                for end in range(start + 2, len(syllables) + 1):
+                    hints.add("".join(syllables[start:end]))
+    return sorted(hints)
+
+
 def password_problem(password: str, hints: Iterable[str] = ()) -> str | None:
     """Why this password is too weak (length, then zxcvbn's estimate), or None."""
     if len(password) < PASSWORD_MIN_LENGTH:
@@ -282,7 +343,7 @@ def change_password(user_id: int, current: str, new: str) -> User:
     assert user is not None
     if not user.check_password(current):
         raise Invalid(_("当前密码不正确"), fields={"current_password": _("当前密码不正确")})
-    problem = password_problem(new, (user.username, user.display_name, user.email))
+    problem = password_problem(new, password_hints(user.username, user.display_name, user.email))
     if problem is None and new == current:
         problem = _("新密码不能与当前密码相同")
     if problem:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import secrets
+import time
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
@@ -18,6 +20,7 @@ from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from app import audit, sessions
+from app.errors import Forbidden
 from app.extensions import db, get_redis, login
 from app.models import User
 from app.security import MAX_ID
@@ -25,16 +28,36 @@ from app.tx import begin_write
 
 bp = Blueprint("auth", __name__)
 
+#: Failures a minute one address may make, and one address against one user (interface §11): then 429, unchecked.
 FAILURES_ALLOWED = 5
 FAILURE_WINDOW_SECONDS = 60
+#: A user's failures from every address count towards their slowdown while they come within an hour of each other.
+USER_FAILURE_WINDOW_SECONDS = 3600
+#: From this many failures of one user on, a browser not known to be theirs waits before its password is
+#: checked: 5 s, doubling every `FAILURES_ALLOWED` failures more, never beyond `SLOWDOWN_MAX_SECONDS`.
+SLOWDOWN_AFTER = 10
+SLOWDOWN_FIRST_SECONDS = 5
+SLOWDOWN_MAX_SECONDS = 300
+#: How long a finished wait may still be used for one attempt.
+WAIT_VALID_SECONDS = 600
 DEVICE_COOKIE = "huiying_device"
 DEVICE_COOKIE_SECONDS = 180 * 86400
+
+
+class PasswordChangeRequired(Forbidden):
+    """403 `password_change_required`: the session's person must choose a new password at /account first."""
+
+    code = "password_change_required"
 
 
 class LoginForm(FlaskForm):
     username = StringField(_l("用户名"), validators=[DataRequired(_l("请输入用户名")), Length(max=64)])
     password = PasswordField(_l("密码"), validators=[DataRequired(_l("请输入密码")), Length(max=256)])
     remember = BooleanField(_l("记住我"))
+
+
+def _now() -> float:
+    return time.time()
 
 
 def _user_key(username: str) -> str:
@@ -45,6 +68,14 @@ def _address_key() -> str:
     return f"huiying:login:addr:{request.remote_addr}"
 
 
+def _pair_key(username: str) -> str:
+    return f"huiying:login:pair:{username.strip().lower()}:{request.remote_addr}"
+
+
+def _wait_key(username: str) -> str:
+    return f"huiying:login:wait:{username.strip().lower()}:{request.remote_addr}"
+
+
 def _device_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="huiying-login-device")
 
@@ -52,8 +83,8 @@ def _device_serializer() -> URLSafeTimedSerializer:
 def _known_device(username: str) -> bool:
     """True when this browser signed in as this user before (a signed cookie set at sign-in).
 
-    Such a browser is not counted against the user's limit, only against its address's: an attacker
-    guessing a leader's password from elsewhere cannot lock the leader out of their own browser.
+    Such a browser never waits for the user's slowdown (`slowdown_wait`): an attacker guessing a leader's
+    password from elsewhere cannot even slow the leader down in their own browser.
     """
     cookie = request.cookies.get(DEVICE_COOKIE)
     if not cookie:
@@ -66,12 +97,13 @@ def _known_device(username: str) -> bool:
 
 
 def reserve_attempt(username: str) -> bool:
-    """Count this attempt for the user and for the address *before* the password is checked.
+    """Count this attempt for the address and for the (user, address) pair *before* the password is checked.
 
     INCR is atomic, so 40 parallel guesses get 5 checks and 35 refusals, not 40 checks. False when
-    either count is over `FAILURES_ALLOWED` in the window: the password must not be checked then.
+    either count is over `FAILURES_ALLOWED` in the window: the password must not be checked then. No count
+    is per user alone: guesses from elsewhere must not lock the owner out (they slow new browsers instead).
     """
-    keys = [_address_key()] + ([] if _known_device(username) else [_user_key(username)])
+    keys = [_address_key(), _pair_key(username)]
     try:
         pipe = get_redis().pipeline()
         for key in keys:
@@ -84,19 +116,63 @@ def reserve_attempt(username: str) -> bool:
 
 
 def _release_attempt(username: str) -> None:
-    """A successful sign-in was no failure: give back what `reserve_attempt` counted."""
-    keys = [_address_key()] + ([] if _known_device(username) else [_user_key(username)])
+    """A successful sign-in, or a wait, was no failure: give back what `reserve_attempt` counted."""
     try:
         pipe = get_redis().pipeline()
-        for key in keys:
+        for key in (_address_key(), _pair_key(username)):
             pipe.decr(key)
         pipe.execute()
     except RedisError:
         pass
 
 
+def _record_failure(username: str) -> None:
+    """One more failure of this user, from wherever: what their slowdown grows with."""
+    try:
+        pipe = get_redis().pipeline()
+        pipe.incr(_user_key(username))
+        pipe.expire(_user_key(username), USER_FAILURE_WINDOW_SECONDS)
+        pipe.execute()
+    except RedisError:
+        pass
+
+
+def _slowdown_seconds(failures: int) -> int:
+    doublings = min((failures - SLOWDOWN_AFTER) // FAILURES_ALLOWED, 16)
+    return min(SLOWDOWN_FIRST_SECONDS * 2**doublings, SLOWDOWN_MAX_SECONDS)
+
+
+def slowdown_wait(username: str) -> int:
+    """Seconds this browser must still wait before its password for `username` is checked; 0: check it now.
+
+    A proof of waiting instead of a lock: once the user has `SLOWDOWN_AFTER` recent failures, an address's
+    attempt starts a wait (unchecked), its first attempt after the wait is checked, and its next one waits
+    again. Each address gets one check per wait, while the owner, anywhere, waits at most
+    `SLOWDOWN_MAX_SECONDS` once — and not at all in a browser they signed in with before.
+    """
+    if _known_device(username):
+        return 0
+    try:
+        redis = get_redis()
+        failures = int(redis.get(_user_key(username)) or 0)
+        if failures < SLOWDOWN_AFTER:
+            return 0
+        key, now = _wait_key(username), _now()
+        raw = redis.get(key)
+        ready_at = float(raw) if raw is not None else None
+        if ready_at is not None and ready_at <= now and redis.delete(key):
+            return 0  # waited: this one attempt is checked (a parallel one lost the DELETE and waits anew)
+        if ready_at is None or ready_at <= now:
+            seconds = _slowdown_seconds(failures)
+            redis.set(key, now + seconds, ex=seconds + WAIT_VALID_SECONDS)
+            return seconds
+        return math.ceil(ready_at - now)
+    except RedisError:
+        return 0  # no Redis, no throttle: signing in must not depend on it
+
+
 def unlock(username: str) -> bool:
-    """Forget the user's failed attempts (an admin's unlock); True when there were any."""
+    """Forget the user's failed attempts and so their slowdown (an admin's unlock); True when there were any."""
     try:
         return bool(get_redis().delete(_user_key(username)))
     except RedisError:
@@ -154,8 +230,16 @@ def login_view() -> Response | str | tuple[str, int]:
         if not reserve_attempt(username):
             form.password.errors = [_("登录失败次数过多，请一分钟后再试")]
             return render_template("login.html", form=form), 429
+        wait = slowdown_wait(username)
+        if wait:
+            _release_attempt(username)
+            form.password.errors = [_("该账户近期多次登录失败。为保护账户，请等待 %(n)d 秒后再次登录", n=wait)]
+            refused = make_response(render_template("login.html", form=form), 429)
+            refused.headers["Retry-After"] = str(wait)
+            return refused
         user = authenticate(username, form.password.data)
         if user is None:
+            _record_failure(username)
             form.password.errors = [_("用户名或密码错误")]
             return render_template("login.html", form=form), 200
         _release_attempt(username)
@@ -174,7 +258,7 @@ def login_view() -> Response | str | tuple[str, int]:
 @bp.post("/logout")
 @login_required
 def logout_view() -> Response:
-    """Sign out, and with it every session and remember-me cookie of this person (CONTRACT §11)."""
+    """Sign out, and with it every session and remember-me cookie of this person (interface §11)."""
     begin_write()
     user = db.session.get(User, current_user.id)
     assert user is not None
@@ -188,7 +272,22 @@ def logout_view() -> Response:
     return redirect(url_for("auth.login_view"))
 
 
+#: What answers without signing in (interface §10, §11, §13): a pending password change does not close it.
+_PUBLIC_API = ("/api/v1/public/", "/api/v1/ledger", "/api/v1/openapi.json", "/api/docs")
+
+
+def _password_change_gate() -> None:
+    """The API with the session cookie of a person who must change their password: 403, as the pages send them
+    to /account. A bearer token is an integration's own credential, revoked apart, and keeps working."""
+    if not request.path.startswith("/api/") or request.path.startswith(_PUBLIC_API) \
+            or request.headers.get("Authorization", "").lower().startswith("bearer "):
+        return
+    if current_user.is_authenticated and current_user.must_change_password:
+        raise PasswordChangeRequired(_("请先在“我的账户”页面（/account）修改密码"))
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(_password_change_gate)
     login.login_view = "auth.login_view"
     login.login_message = _l("请先登录")
     app.register_blueprint(bp)

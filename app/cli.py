@@ -1,4 +1,4 @@
-"""The `huiying` command (CONTRACT §1): a Flask CLI group around `app.create_app`."""
+"""The `huiying` command (interface §1): a Flask CLI group around `app.create_app`."""
 
 from __future__ import annotations
 
@@ -58,11 +58,13 @@ def users_group() -> None:
 @with_appcontext
 def users_create(username: str, unit: str, roles: tuple[str, ...], name: str, email: str, phone: str,
                  password_stdin: bool) -> None:
-    """Create a user; without --password-stdin a random password is printed once."""
+    """Create a user; without --password-stdin a random password is printed once, to be changed at first
+    sign-in. A password on stdin is the person's own (typed at the operator's shell, e.g. the first admin's):
+    it must pass the password policy and is kept."""
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
     try:
         user, secret = accounts.create_user(username, unit, roles, display_name=name, password=password,
-                                            email=email, phone=phone)
+                                            email=email, phone=phone, check_strength=True)
     except HuiyingError as error:
         _fail(error)
     click.echo(f"user {user.username} created")

@@ -14,10 +14,10 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from werkzeug.datastructures import FileStorage
 
-from app import audit
+from app import audit, params
 from app.errors import Invalid, NotFound, WrongRole, WrongUnit
 from app.extensions import db
 from app.models import Role, User
@@ -52,9 +52,9 @@ def _may_record(actor: User, case: Case | None) -> None:
 def _case(actor: User, raw: Any) -> Case | None:
     if raw in (None, ""):
         return None
-    if isinstance(raw, str) and raw.strip().isdigit():
-        raw = int(raw.strip())
-    if not isinstance(raw, int) or isinstance(raw, bool):
+    if isinstance(raw, str):
+        raw = params.row_id(raw, "case_id", _("舆情编号有误"))
+    if not isinstance(raw, int) or isinstance(raw, bool) or not 1 <= raw <= params.MAX_ID:
         raise Invalid(_("输入有误"), fields={"case_id": _("应为舆情编号")})
     case = db.session.get(Case, raw)
     if case is None:
@@ -130,13 +130,20 @@ def record(actor: User, data: Mapping[str, Any], upload: FileStorage | None = No
     return row
 
 
-def visible(actor: User, *, case_id: int | None = None, period: Period | None = None,
-            limit: int = 100) -> list[UpwardReport]:
-    """The upward reports `actor` may see (office: all; others: those of their unit's cases), newest first."""
+def _scoped(actor: User) -> Select[tuple[UpwardReport]]:
+    """The upward reports `actor` may see: office and admin all; others those of their unit's cases (a
+    bulletin's report has no case and is the office's)."""
     query = select(UpwardReport)
     if not actor.sees_all_units:
         mine = select(case_units.c.case_id).where(case_units.c.unit_id == actor.unit_id)
         query = query.where(UpwardReport.case_id.in_(mine))
+    return query
+
+
+def visible(actor: User, *, case_id: int | None = None, period: Period | None = None,
+            limit: int = 100) -> list[UpwardReport]:
+    """The upward reports `actor` may see (office: all; others: those of their unit's cases), newest first."""
+    query = _scoped(actor)
     if case_id is not None:
         query = query.where(UpwardReport.case_id == case_id)
     if period is not None:
@@ -155,7 +162,6 @@ def in_period(period: Period, unit_id: int | None) -> list[UpwardReport]:
 
 
 def may_open(actor: User, report: UpwardReport) -> bool:
-    """Whoever may see the case (or, for a bulletin, the office and leaders) may open its file."""
-    if report.case is not None:
-        return rules.can_see(actor, report.case)
-    return actor.has_role(Role.OFFICE, Role.LEADER)
+    """Whoever has the report in their list (`visible`) may open its file: the same scoping, not just its id."""
+    return db.session.scalar(_scoped(actor).where(UpwardReport.id == report.id).with_only_columns(
+        UpwardReport.id)) is not None

@@ -26,6 +26,7 @@ from sqlalchemy import exists, func, select, update
 
 from app.extensions import db, get_redis
 from app.notifications.models import NotificationSend, SendChannel, SendState
+from app.notifications.texts import in_locale
 from app.register import person
 from app.signing import signed_headers
 from app.timeutil import utcnow
@@ -159,7 +160,8 @@ def _copy(claim: Claim) -> Copy | None:
         return None
     n = send.notification
     user = n.recipient
-    found = Copy(send.channel, send.key, n.kind, n.subject, n.body, _absolute(n.url), user.email, user.active,
+    subject, body = in_locale(user.locale, n.texts, n.subject, n.body)  # the recipient's language, not the sender's
+    found = Copy(send.channel, send.key, n.kind, subject, body, _absolute(n.url), user.email, user.active,
                  person(user) or {})
     db.session.rollback()
     return found
@@ -219,6 +221,31 @@ def _absolute(url: str) -> str:
     return url
 
 
+def fold(value: str) -> str:
+    """A header value on one line: line breaks (CR, LF, U+2028 …) and other control characters become single
+    spaces. A case title typed with a line break would otherwise make every attempt fail, or add a header."""
+    return " ".join("".join(c if c.isprintable() else " " for c in value).split())
+
+
+def _compose(copy: Copy, sender: str) -> EmailMessage:
+    """The e-mail of one copy; an error here would recur on every retry, so it is permanent."""
+    message = EmailMessage()
+    try:
+        message["From"] = sender
+    except (ValueError, TypeError) as error:
+        raise SendFailed(f"MAIL_FROM cannot be an e-mail header: {error}", permanent=True) from None
+    try:
+        message["To"] = copy.email
+        message["Subject"] = fold(copy.subject)
+        message["Date"] = formatdate(usegmt=True)
+        message["Message-ID"] = f"<{copy.key}@huiying>"  # the same on every retry: a mailbox can tell a repeat
+        text = "\n\n".join(part for part in (copy.body, copy.url) if part)
+        message.set_content(text or fold(copy.subject))
+    except (ValueError, TypeError) as error:
+        raise SendFailed(f"cannot compose the e-mail: {type(error).__name__}: {error}", permanent=True) from None
+    return message
+
+
 def send_email(copy: Copy) -> None:
     """One e-mail through the SMTP server of `SMTP_URL` (`smtp://` or `smtp+starttls://`)."""
     config = current_app.config
@@ -228,14 +255,7 @@ def send_email(copy: Copy) -> None:
     if target.scheme not in ("smtp", "smtp+starttls") or not target.hostname:
         raise SendFailed(f"SMTP_URL scheme must be smtp or smtp+starttls, not {target.scheme!r}", permanent=True)
     starttls = target.scheme == "smtp+starttls"
-    message = EmailMessage()
-    message["From"] = config["MAIL_FROM"]
-    message["To"] = copy.email
-    message["Subject"] = copy.subject
-    message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = f"<{copy.key}@huiying>"  # the same on every retry: a mailbox can tell a repeat
-    text = "\n\n".join(part for part in (copy.body, copy.url) if part)
-    message.set_content(text or copy.subject)
+    message = _compose(copy, config["MAIL_FROM"])
     try:
         with smtplib.SMTP(target.hostname, target.port or (587 if starttls else 25), timeout=SMTP_TIMEOUT) as smtp:
             if starttls:
@@ -253,7 +273,7 @@ def send_email(copy: Copy) -> None:
 
 
 def send_webhook(copy: Copy) -> None:
-    """One signed POST to `NOTIFY_WEBHOOK_URL` (the portal webhook's headers and signature, CONTRACT §4, §9)."""
+    """One signed POST to `NOTIFY_WEBHOOK_URL` (the portal webhook's headers and signature, interface §4, §9)."""
     config = current_app.config
     payload = {
         "event": "notification",

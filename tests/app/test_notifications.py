@@ -1,4 +1,4 @@
-"""Notifications (CONTRACT §9): once per (key, recipient), one's own inbox, e-mail and webhook copies that retry."""
+"""Notifications (interface §9): once per (key, recipient), one's own inbox, e-mail and webhook copies that retry."""
 
 from __future__ import annotations
 
@@ -431,3 +431,28 @@ def test_users_without_address_get_no_email_copy(app: Flask, cast: dict[str, Per
         accounts.create_user("sun", "ZBS", ["drafter"], password="a long password")
     raise_one(app, "k", "sun")
     assert sends(app) == []
+
+
+def test_a_title_with_line_breaks_is_mailed_once_on_one_header_line(app: Flask, cast: dict[str, Person],
+                                                                     mailbox: Mailbox) -> None:
+    """Issue 28 item 8: CR/LF in a case title made every attempt fail; now the subject is folded, nothing injected."""
+    raise_one(app, "case:9:assigned", "li", subject="舆情转办：网传\r\n小麦病害\nBcc: someone@example.com\u2028续")
+    with app.app_context():
+        assert outgoing.drain() == 1
+    (row,) = sends(app)
+    assert (row.state, row.attempts, row.last_error) == ("sent", 1, "")
+    ((rcpt, message),) = mailbox.messages
+    assert rcpt == ["li@example.cn"] and message["Bcc"] is None
+    assert str(make_header(decode_header(message["Subject"]))) == "舆情转办：网传 小麦病害 Bcc: someone@example.com 续"
+
+
+def test_a_copy_that_cannot_be_composed_fails_at_once(app: Flask, cast: dict[str, Person], mailbox: Mailbox
+                                                      ) -> None:
+    """Issue 28 item 8: an error no retry can cure (here an unusable MAIL_FROM) fails the copy, not 6 attempts."""
+    app.config["MAIL_FROM"] = "回应\n<huiying@example.cn>"
+    raise_one(app, "k-compose", "li")
+    with app.app_context():
+        assert outgoing.drain() == 1
+    (row,) = sends(app)
+    assert row.state == "failed" and row.attempts == 1 and "MAIL_FROM" in row.last_error
+    assert mailbox.messages == []

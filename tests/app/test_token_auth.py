@@ -97,4 +97,4 @@ def test_deactivation_counts_at_the_next_request(app: Flask, office: Office) -> 
     assert admin.put(f"/users/{office.leader.user.username}", {"active": False}).status_code == 200
     assert api.get("/statements").status_code == 401
     assert admin.put(f"/users/{office.leader.user.username}", {"active": True}).status_code == 200
-    assert api.get("/statements").status_code == 200
+    assert api.get("/statements").status_code == 401  # deactivation revoked the token for good

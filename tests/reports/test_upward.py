@@ -157,3 +157,19 @@ def test_a_new_installation_makes_only_the_latest_documents(app: Flask) -> None:
         assert [(k.value, p.first.isoformat()) for k, p in
                 schedule.pending(datetime(2026, 11, 30, 7, 5, tzinfo=SHANGHAI))] == [
             ("daily_log", "2026-11-29"), ("weekly_bulletin", "2026-11-23")]
+
+
+def test_a_bulletin_s_file_is_opened_only_by_those_it_is_listed_for(app: Flask) -> None:
+    """Issue 28 item 7: the file of an upward report follows the list's scoping, not just its id."""
+    Cast(app)
+    office = login(app, "office")
+    resp = post(office, "/reports/upward", recipient="省农业农村厅", method="document", reference="豫农科办〔2026〕9号",
+                reported_at="2026-11-03T08:00", file=(io.BytesIO(b"%PDF-1.4 tongbao"), "通报.pdf"),
+                **{"from": "2026-10-01", "to": "2026-10-31"})
+    assert resp.status_code == 302
+    with app.app_context():
+        report_id = db.session.scalar(select(UpwardReport.id).where(UpwardReport.case_id.is_(None)))
+    assert office.get(f"/reports/upward/{report_id}/file").data == b"%PDF-1.4 tongbao"
+    leader = login(app, "leader_a")
+    assert "通报.pdf" not in leader.get("/reports/upward").get_data(as_text=True)  # not listed for a unit's leader …
+    assert leader.get(f"/reports/upward/{report_id}/file").status_code == 403  # … nor served by its id
