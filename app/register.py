@@ -21,7 +21,7 @@ MAX_SPOKESPERSONS = 20
 
 
 def person(user: User | None) -> dict[str, str] | None:
-    """A person as the API names one: `{username, name, phone}` (CONTRACT §11)."""
+    """A person as the API names one: `{username, name, phone}` (interface §11)."""
     if user is None:
         return None
     return {"username": user.username, "name": user.name, "phone": user.phone}
@@ -132,9 +132,45 @@ def update_unit(actor: User, code: str, data: Any) -> Unit:
     from app.schemas import UnitUpdate
 
     values = parse(UnitUpdate, data, _("单位信息有误"))
-    given = values.model_fields_set
     begin_write()  # on SQLite: the write lock before reading what the checks depend on
     fields: dict[str, str] = {}
+    changes = _checked(values, values.model_fields_set, unit, fields)
+    if fields:
+        raise Invalid(_("单位信息有误"), fields=fields)
+    before = _snapshot(unit)
+    _apply(unit, changes)
+    audit.record(actor, "unit.update", unit, before=before, after=_snapshot(unit))
+    db.session.commit()
+    return unit
+
+
+def create_unit(actor: User, data: Any) -> Unit:
+    """POST /units (admin, interface §20): a new unit, as `huiying units create` makes it, with any of PUT's
+    register fields, checked together and created in one transaction, audited."""
+    if not actor.has_role(Role.ADMIN):
+        raise Forbidden(_("只有系统管理员可以创建单位"))
+    from app.accounts import add_unit  # accounts imports this module (valid_phone)
+    from app.openapi import parse
+    from app.schemas import UnitCreate
+
+    values = parse(UnitCreate, data, _("单位信息有误"))
+    begin_write()
+    fields: dict[str, str] = {}
+    if Unit.by_code(values.code) is not None:
+        fields["code"] = _("已存在")
+    changes = _checked(values, values.model_fields_set - {"code"}, None, fields)
+    if fields:
+        raise Invalid(_("单位信息有误"), fields=fields)
+    unit = add_unit(values.code, changes["name"], values.parent or None, duty_phone=changes.get("duty_phone", ""))
+    _apply(unit, {k: v for k, v in changes.items() if k not in ("name", "parent", "duty_phone")})
+    audit.record(actor, "unit.create", unit, after={"code": unit.code, **_snapshot(unit)})
+    db.session.commit()
+    return unit
+
+
+def _checked(values: Any, given: set[str], unit: Unit | None, fields: dict[str, str]) -> dict[str, Any]:
+    """The register changes `values` ask for (those named in `given`) for `unit` (None: a new one); each
+    problem is added to `fields` by name, so everything is checked before anything changes."""
     changes: dict[str, Any] = {}
 
     if "name" in given:
@@ -148,7 +184,7 @@ def update_unit(actor: User, code: str, data: Any) -> Unit:
             parent = Unit.by_code(values.parent)
             if parent is None:
                 fields["parent"] = _("上级单位不存在")
-            elif _is_within(parent, unit):
+            elif unit is not None and _is_within(parent, unit):
                 fields["parent"] = _("上级单位不能是本单位或其下级单位")
         changes["parent"] = parent
     for field in ("first_responsible", "direct_responsible"):
@@ -171,10 +207,11 @@ def update_unit(actor: User, code: str, data: Any) -> Unit:
         if not valid_phone(phone):
             fields["duty_phone"] = _("请填写有效的电话号码，例如 0371-65711111")
         changes["duty_phone"] = phone
-    if fields:
-        raise Invalid(_("单位信息有误"), fields=fields)
+    return changes
 
-    before = _snapshot(unit)
+
+def _apply(unit: Unit, changes: dict[str, Any]) -> None:
+    """Write checked changes into the unit (the caller audits and commits)."""
     for field in ("name", "parent", "first_responsible", "direct_responsible", "duty_phone"):
         if field in changes:
             setattr(unit, field, changes[field])
@@ -186,9 +223,6 @@ def update_unit(actor: User, code: str, data: Any) -> Unit:
             ])
         db.session.expire(unit, ["spokespersons"])
     db.session.flush()
-    audit.record(actor, "unit.update", unit, before=before, after=_snapshot(unit))
-    db.session.commit()
-    return unit
 
 
 def _is_within(candidate: Unit, unit: Unit) -> bool:

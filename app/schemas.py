@@ -1,4 +1,4 @@
-"""The shell's request and answer models (CONTRACT §9, §11): people, units, the audit trail, the inbox.
+"""The shell's request and answer models (interface §9, §11): people, units, the audit trail, the inbox.
 
 Requests are validated with these models (app/openapi.py `parse`); the services then check what needs the
 database. The answer models document what the views send (`openapi.json`).
@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from flask_babel import gettext as _
-from pydantic import Field, StrictBool
+from pydantic import Field, StrictBool, StringConstraints
 
 from app.openapi import Body, Msg, Out, Paging
 
@@ -113,6 +113,15 @@ class UnitUpdate(Body):
                              Msg(lambda: _("应为用户名列表（最多 20 位）"))] = None
     duty_phone: Annotated[str, Field(max_length=32),
                           Msg(lambda: _("请填写有效的电话号码，例如 0371-65711111"))] = ""
+
+
+class UnitCreate(UnitUpdate):
+    """`POST /units` (admin): a new unit's code and name, and any of `PUT /units/{code}`'s fields."""
+
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32,
+                                           pattern=r"^[A-Za-z0-9_.-]+$"),
+                    Msg(lambda: _("单位代码 1–32 个字符：字母、数字、_ . -"))]
+    name: Annotated[str, Field(min_length=1, max_length=128), Msg(lambda: _("名称 1–128 个字符"))]
 
 
 # --- the audit trail --------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Units and their responsibility register over the API (CONTRACT §11): parse, call one service, shape."""
+"""Units and their responsibility register over the API (interface §11): parse, call one service, shape."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from app.api import actor, api_blueprint, json_body, page_args
 from app.extensions import db
 from app.models import Unit
 from app.openapi import Paging, operation
-from app.register import get_unit, unit_json, update_unit
-from app.schemas import UnitList, UnitOut, UnitUpdate
+from app.register import create_unit, get_unit, unit_json, update_unit
+from app.schemas import UnitCreate, UnitList, UnitOut, UnitUpdate
 
 bp = api_blueprint("units_api", __name__)
 
@@ -29,6 +29,13 @@ def list_units() -> Response:
         .order_by(Unit.code).limit(per_page).offset((page - 1) * per_page)
     )
     return jsonify({"items": [unit_json(u) for u in units], "total": total})
+
+
+@bp.post("/units")
+@operation("Create a unit with its register (admin)", body=UnitCreate, responses={201: UnitOut}, errors=(403,))
+def post_unit() -> tuple[Response, int]:
+    """A new unit (interface §20); an existing code is 400 `invalid` on `code`, as `POST /users` on `username`."""
+    return jsonify(unit_json(create_unit(actor(), json_body()))), 201
 
 
 @bp.get("/units/<code>")

@@ -1,4 +1,4 @@
-"""Cases API (CONTRACT §8): parse, call one service, shape the answer."""
+"""Cases API (interface §8): parse, call one service, shape the answer."""
 
 from __future__ import annotations
 
@@ -6,17 +6,20 @@ from flask import Response, jsonify, request
 from flask_babel import gettext as _
 
 from app.api import actor, api_blueprint, json_body
+from app.errors import Invalid, TooLarge
 from app.extensions import db
 from app.openapi import operation, parse_query
-from cases import queries, report, services
+from cases import attachments, queries, report, services
 from cases.schemas import (
     AcceptanceIn,
     AssessmentIn,
     AssignmentIn,
+    CaseAttachmentOut,
     CaseIn,
     CaseList,
     CaseOut,
     CaseQuery,
+    CaseRegistered,
     CloseIn,
     FeedbackIn,
     ResponseIn,
@@ -33,10 +36,23 @@ def _answer(case_id: int, status: int = 201) -> tuple[Response, int]:
 
 
 @bp.post("/cases")
-@operation("Register a case (drafter, office)", body=CaseIn, responses={201: CaseOut}, errors=(403,))
+@operation("Register a case (drafter, office)", body=CaseIn, responses={201: CaseRegistered, 200: CaseRegistered},
+           errors=(403,), description=(
+               "Optional header `Idempotency-Key` (1–128 printable ASCII characters): the same key from the same "
+               "caller within 24 h answers the case it first made, 200, instead of registering another. "
+               "`warnings` names visible cases of the same (normalized) title registered within 24 h."))
 def create_case() -> tuple[Response, int]:
-    case = services.create(actor(), json_body())
-    return _answer(case.id)
+    """登记: 201 a new case; 200 the first case of a repeated Idempotency-Key."""
+    user = actor()
+    done = services.intake(user, json_body(), key=request.headers.get("Idempotency-Key"))
+    db.session.expire_all()
+    body = case_json(services.get_case(user, done.case.id))
+    body["warnings"] = [
+        {"code": "similar_title", "case_id": c.id, "title": c.title, "url": f"/cases/{c.id}",
+         "message": _("24 小时内已登记同标题舆情 #%(id)d", id=c.id)}
+        for c in done.similar
+    ]
+    return jsonify(body), 201 if done.created else 200
 
 
 @bp.get("/cases")
@@ -96,6 +112,29 @@ def case_response(case_id: int) -> tuple[Response, int]:
 def close_case(case_id: int) -> tuple[Response, int]:
     services.close(actor(), case_id, json_body())
     return _answer(case_id)
+
+
+CASE_ATTACHMENT_UPLOAD = {
+    "type": "object", "required": ["file"],
+    "properties": {"file": {"type": "string", "format": "binary",
+                            "description": "PDF, PNG, JPEG, GIF or WebP, at most 5 MB (checked by content)"}},
+}
+
+
+@bp.post("/cases/<int:case_id>/attachments")
+@operation("Attach a screenshot or document to a case", multipart=CASE_ATTACHMENT_UPLOAD,
+           responses={201: CaseAttachmentOut}, errors=(403, 409))
+def attach_to_case(case_id: int) -> tuple[Response, int]:
+    """附件: who may give feedback on an open case adds a PDF or an image; `url` serves it to the case's readers."""
+    user = actor()
+    if request.content_length is not None and request.content_length > attachments.MAX_ATTACHMENT_BYTES + 64 * 1024:
+        raise TooLarge(_("附件不能超过 5 MB"))
+    sent = request.files.get("file")
+    if sent is None:
+        raise Invalid(_("缺少文件"), fields={"file": _("请用 multipart 字段 file 上传")})
+    found = attachments.add(user, case_id, sent.stream.read(attachments.MAX_ATTACHMENT_BYTES + 1), sent.filename or "")
+    return jsonify({"id": found.id, "name": found.name, "mime": found.mime, "size": found.size,
+                    "sha256": found.sha256, "url": f"/cases/{case_id}/attachments/{found.id}"}), 201
 
 
 @bp.get("/cases/<int:case_id>/report.docx")

@@ -17,13 +17,13 @@ from typing import Any
 
 import chinese_calendar
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app import notifications, register, settings
 from app.extensions import db
 from app.models import User
 from app.notifications.inbox import Notice
+from app.notifications.texts import _m
 from app.timeutil import SHANGHAI, format_local, utcnow
 from app.tx import begin_write
 from cases.models import Case, Deadline, DeadlineKind
@@ -130,7 +130,7 @@ def alert_moment(deadline: Deadline, threshold: int) -> datetime:
 
 def schedule_alerts(deadline: Deadline) -> None:
     """Point `next_alert_at` at the next threshold not yet announced, or None when none remains."""
-    if deadline.met_at is not None or deadline.superseded_at is not None:
+    if deadline.met_at is not None or deadline.superseded_at is not None or deadline.waived_at is not None:
         deadline.next_alert_at = None
         return
     upcoming = [t for t in THRESHOLDS if t > deadline.alerted]
@@ -189,8 +189,13 @@ def refresh_case(case: Case, deadlines: Iterable[Deadline] | None = None) -> Non
 
 
 def stop(case: Case, form: str, at: datetime) -> list[Deadline]:
-    """A counted response of `form` at `at` meets every open clock it satisfies; returns those."""
-    stopped = []
+    """A counted response of `form` at `at` meets every open clock it satisfies; returns those.
+
+    A closed case's clocks are frozen (interface §20): a statement published after closing meets none.
+    """
+    stopped: list[Deadline] = []
+    if not case.is_open:
+        return stopped
     for deadline in db.session.scalars(
         select(Deadline).where(Deadline.case_id == case.id, Deadline.superseded_at.is_(None),
                                Deadline.met_at.is_(None))
@@ -206,21 +211,24 @@ def stop(case: Case, form: str, at: datetime) -> list[Deadline]:
 
 # The sweep ------------------------------------------------------------------------------------
 
-#: Who hears of each threshold (CONTRACT §9), as kinds of `app.register.people`.
+#: Who hears of each threshold (interface §9), as kinds of `app.register.people`.
 AUDIENCE = {50: ("spokespersons", "drafters"), 80: ("direct",), 100: ("first", "direct", "office")}
 
 
 def _notice(deadline: Deadline, case: Case, threshold: int, recipients: list[User]) -> Notice:
     from cases.labels import DEADLINE_KIND  # labels are translated lazily: import where a request may not exist
 
-    kind_name = str(DEADLINE_KIND.get(deadline.kind, deadline.kind))
+    # kept as messages: each recipient reads them in their own language (app.notifications.texts)
+    kind_name = DEADLINE_KIND.get(deadline.kind, deadline.kind)
     due = format_local(deadline.due_at)
     if threshold == 100:
-        subject = _("【已超时】%(title)s：%(kind)s已超过时限（%(due)s）", title=case.title, kind=kind_name, due=due)
+        subject = _m("【已超时】%(title)s：%(kind)s已超过时限（%(due)s）",
+                          title=case.title, kind=kind_name, due=due)
     else:
-        subject = _("【时限提醒】%(title)s：%(kind)s已用去 %(p)d%% 的时间，%(due)s 到期",
-                    title=case.title, kind=kind_name, p=threshold, due=due)
-    body = _("舆情：%(title)s\n时限：%(kind)s，%(due)s 到期\n请及时处置。", title=case.title, kind=kind_name, due=due)
+        subject = _m("【时限提醒】%(title)s：%(kind)s已用去 %(p)d%% 的时间，%(due)s 到期",
+                          title=case.title, kind=kind_name, p=threshold, due=due)
+    body = _m("舆情：%(title)s\n时限：%(kind)s，%(due)s 到期\n请及时处置。", title=case.title, kind=kind_name,
+                   due=due)
     return Notice("deadline_overdue" if threshold == 100 else "deadline_warning", f"deadline:{deadline.id}:{threshold}",
                   tuple(recipients), subject, body, f"/cases/{case.id}")
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 
 from app.models import Role
-from cases.models import CaseStatus, DeadlineKind, DeadlineState, EventKind, ResponseForm, Source
+from cases.models import Case, CaseStatus, Deadline, DeadlineKind, DeadlineState, EventKind, ResponseForm, Source
 
 #: The same names review shows for roles (same message ids, so one translation).
 ROLE = {
@@ -49,7 +53,7 @@ FORM = {
 DEADLINE_KIND = {
     DeadlineKind.AUTHORITATIVE_RELEASE: _l("发布权威信息"),
     DeadlineKind.PRESS_CONFERENCE: _l("召开新闻发布会"),
-    DeadlineKind.RESPONSE: _l("回应"),
+    DeadlineKind.RESPONSE: _lp("deadline", "回应"),  # 回应 alone is also the product's name
 }
 
 DEADLINE_STATE = {
@@ -57,7 +61,17 @@ DEADLINE_STATE = {
     DeadlineState.MET: _l("按时完成"),
     DeadlineState.MET_LATE: _l("超时完成"),
     DeadlineState.OVERDUE: _l("已超时"),
+    DeadlineState.WAIVED: _l("已免除（办结时未到期）"),
 }
+
+def deadline_state_text(deadline: Deadline, case: Case, now: datetime) -> str:
+    """A clock's state in words; a waived one names why its case was closed (interface §20: shown with it)."""
+    state = deadline.state(now)
+    text = str(DEADLINE_STATE.get(state, state))
+    if state == DeadlineState.WAIVED and case.closing_reason:
+        return _("%(state)s，办结理由：%(reason)s", state=text, reason=case.closing_reason)
+    return text
+
 
 EVENT = {
     EventKind.REGISTERED: _l("登记"),
@@ -65,7 +79,7 @@ EVENT = {
     EventKind.ASSIGNED: _l("转办"),
     EventKind.ACCEPTED: _l("受理"),
     EventKind.FEEDBACK: _l("反馈"),
-    EventKind.RESPONDED: _l("回应"),
+    EventKind.RESPONDED: _lp("event", "回应"),
     EventKind.STATEMENT_LINKED: _l("关联回应稿"),
     EventKind.STATEMENT_UNLINKED: _l("取消关联回应稿"),
     EventKind.CLOSED: _l("办结"),

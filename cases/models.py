@@ -15,7 +15,7 @@ from app.timeutil import UTCDateTime, utcnow
 
 
 class CaseStatus(enum.StrEnum):
-    """CONTRACT §8: registered → assessed → assigned → handling → responded → closed."""
+    """interface §8: registered → assessed → assigned → handling → responded → closed."""
 
     REGISTERED = "registered"
     ASSESSED = "assessed"
@@ -63,6 +63,8 @@ class DeadlineState(enum.StrEnum):
     MET = "met"
     MET_LATE = "met_late"
     OVERDUE = "overdue"
+    #: interface §20: the case was closed before this clock fell due, without it being met; neither met nor overdue.
+    WAIVED = "waived"
 
 
 class EventKind(enum.StrEnum):
@@ -149,10 +151,18 @@ class Case(db.Model):
     )
     responses: Mapped[list[CaseResponse]] = relationship(order_by="CaseResponse.id")
     statement_links: Mapped[list[CaseStatement]] = relationship(order_by="CaseStatement.statement_id")
+    attachments: Mapped[list[CaseAttachment]] = relationship(order_by="CaseAttachment.id", viewonly=True)
 
     @property
     def is_open(self) -> bool:
         return self.status != CaseStatus.CLOSED
+
+    @property
+    def closing_reason(self) -> str:
+        """Why it was closed, shown beside its waived clocks: the reason for not responding, else the outcome."""
+        closed = [e for e in self.events if e.kind == EventKind.CLOSED]
+        data = closed[-1].data if closed else {}
+        return str(data.get("no_response_reason") or data.get("outcome") or self.outcome or "")
 
 
 class CaseEvent(db.Model):
@@ -192,13 +202,17 @@ class Deadline(db.Model):
     next_alert_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Set when a re-assessment replaced this clock; kept as history, no longer shown or swept.
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The closing moment, when the case was closed while this clock still ran (interface §20: frozen as `waived`).
+    waived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     case: Mapped[Case] = relationship()
 
     def state(self, now: datetime | None = None) -> DeadlineState:
-        """pending, met, met_late or overdue (CONTRACT §8)."""
+        """pending, met, met_late, overdue (interface §8) or waived (§20: frozen when its case was closed)."""
         if self.met_at is not None:
             return DeadlineState.MET if self.met_at <= self.due_at else DeadlineState.MET_LATE
+        if self.waived_at is not None:
+            return DeadlineState.WAIVED
         return DeadlineState.OVERDUE if (now or utcnow()) >= self.due_at else DeadlineState.PENDING
 
     def fraction(self, now: datetime | None = None) -> float:
@@ -242,3 +256,43 @@ class CaseStatement(db.Model):
     statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id"), primary_key=True)
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CaseIntakeKey(db.Model):
+    """An `Idempotency-Key` of `POST /cases` (interface §20): the same key from the same person within
+    INTAKE_KEY_HOURS answers the case it first made, so a resubmitted form never registers a case twice.
+
+    Kept in the database, unique per (actor, key): with several workers the insert decides, exactly.
+    """
+
+    __tablename__ = "case_intake_keys"
+    __table_args__ = (UniqueConstraint("actor_id", "key", name="uq_case_intake_keys_actor_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    key: Mapped[str] = mapped_column(String(128))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CaseAttachment(db.Model):
+    """A screenshot or document kept with a case as evidence of what was said (a PDF or an image).
+
+    The bytes are stored once under their sha256 (MEDIA_ROOT/cases/); each row is one person adding them to
+    one case, named as uploaded, served only to people who may see that case.
+    """
+
+    __tablename__ = "case_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    ext: Mapped[str] = mapped_column(String(4))
+    mime: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column()
+    #: The file name as uploaded, for people to recognise it (never used as a path).
+    name: Mapped[str] = mapped_column(String(128))
+    uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    uploader: Mapped[User] = relationship()

@@ -35,6 +35,12 @@ def visible_case_ids(user: User, among: Iterable[int] | None = None) -> set[int]
     return set(db.session.scalars(query))
 
 
+def visible_cases(user: User, ids: Iterable[int]) -> list[Case]:
+    """The cases among `ids` that `user` may see, by id (a statement's `case_ids` as its page names them)."""
+    visible = visible_case_ids(user, ids)
+    return list(db.session.scalars(select(Case).where(Case.id.in_(visible)).order_by(Case.id))) if visible else []
+
+
 @dataclass
 class Filters:
     """`GET /cases` and the register page: every filter is optional."""

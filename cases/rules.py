@@ -1,4 +1,4 @@
-"""Who may do what to a case, and which step may follow which (CONTRACT §8), as plain functions."""
+"""Who may do what to a case, and which step may follow which (interface §8), as plain functions."""
 
 from __future__ import annotations
 
@@ -82,6 +82,11 @@ def may_feedback(user: User, case: Case) -> None:
         raise WrongUnit(_("只有牵头或协办单位可以反馈"))
 
 
+def may_attach(user: User, case: Case) -> None:
+    """附件: whoever may give feedback on the case (lead or assisting unit's drafter or leader, the office)."""
+    may_feedback(user, case)
+
+
 def may_respond(user: User, case: Case) -> None:
     """回应: a drafter or leader of the lead unit, or the office."""
     _role(user, Role.DRAFTER, Role.LEADER, Role.OFFICE)
@@ -118,4 +123,6 @@ def actions(user: User, case: Case) -> dict[str, bool]:
             out[name] = False
         else:
             out[name] = CASE_FLOW.allows(case.status, name)
+    # attaching is no step of the lifecycle: it is open while the case is
+    out["attach"] = out["feedback"] and case.is_open
     return out

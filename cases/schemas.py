@@ -1,4 +1,4 @@
-"""Cases' request and answer models (CONTRACT §8): `cases/validation.py` validates with these, then looks up
+"""Cases' request and answer models (interface §8): `cases/validation.py` validates with these, then looks up
 what needs the database (units, statements); openapi.json describes the same models."""
 
 from __future__ import annotations
@@ -169,6 +169,8 @@ class DeadlineOut(Out):
     due_at: datetime | None
     met_at: datetime | None
     state: DeadlineState
+    waived_at: datetime | None = Field(None, description="the closing moment, when the case was closed before "
+                                                         "this clock fell due (state `waived`)")
 
 
 class EventOut(Out):
@@ -185,6 +187,17 @@ class LinkedStatement(Out):
     published_at: datetime | None
 
 
+class CaseAttachmentOut(Out):
+    """A file attached to a case (`POST /cases/{id}/attachments`); `url` serves it to whoever may see the case."""
+
+    id: int
+    name: str
+    mime: str
+    size: int
+    sha256: str
+    url: str
+
+
 class CaseResponseOut(Out):
     form: ResponseForm
     statement_id: int | None
@@ -197,7 +210,7 @@ class CaseResponseOut(Out):
 
 
 class CaseOut(Out):
-    """A case (CONTRACT §8)."""
+    """A case (interface §8)."""
 
     id: int
     title: str
@@ -219,6 +232,22 @@ class CaseOut(Out):
     outcome: str | None
     closed_at: datetime | None
     created_at: datetime
+
+
+class IntakeWarning(Out):
+    """Something the registrar should look at; the case was registered all the same."""
+
+    code: Literal["similar_title"]
+    message: str
+    case_id: int
+    title: str
+    url: str
+
+
+class CaseRegistered(CaseOut):
+    """The answer of `POST /cases`: the case, and `warnings` (a same-title case registered within 24 h)."""
+
+    warnings: list[IntakeWarning]
 
 
 class CaseList(Out):

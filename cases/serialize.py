@@ -1,4 +1,4 @@
-"""The case object of CONTRACT §8, as JSON-ready data."""
+"""The case object of interface §8, as JSON-ready data."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from cases.models import Case, Deadline
 
 
 def deadline_json(deadline: Deadline, now: datetime | None = None) -> dict[str, Any]:
-    """`{kind, due_at, met_at, state}`."""
+    """`{kind, due_at, met_at, state}`, and `waived_at` (the closing moment) for a clock waived at closing."""
     return {"kind": deadline.kind, "due_at": iso(deadline.due_at), "met_at": iso(deadline.met_at),
-            "state": deadline.state(now).value}
+            "state": deadline.state(now).value, "waived_at": iso(deadline.waived_at)}
 
 
 def statements_json(case: Case) -> list[dict[str, Any]]:

@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from app import audit, notifications, register
 from app.door import transition
-from app.errors import Invalid, NotFound, WrongUnit
+from app.errors import HuiyingError, Invalid, NotFound, WrongUnit
 from app.extensions import db
 from app.models import Role, User
+from app.notifications import _m
 from app.timeutil import iso, utcnow
 from app.tx import begin_write
-from cases import clock, links, rules
+from cases import clock, links, queries, rules
 from cases.models import (
     CLOSED_RANK,
     Case,
     CaseEvent,
+    CaseIntakeKey,
     CaseResponse,
     CaseStatus,
     Deadline,
@@ -53,14 +58,108 @@ def _deadlines_data(deadlines: list[Deadline]) -> list[dict[str, Any]]:
     return [{"kind": d.kind, "due_at": iso(d.due_at), "met_at": iso(d.met_at)} for d in deadlines]
 
 
+#: How long an intake key answers its first case, and how far back a same-title case is worth a warning (§20).
+INTAKE_WINDOW = timedelta(hours=24)
+KEY_MAX = 128
+
+
+class SimilarCase(HuiyingError):
+    """The intake form's pause: a case with the same title was registered within INTAKE_WINDOW (409)."""
+
+    status, code = 409, "similar_case"
+
+
+@dataclass
+class Intake:
+    """What registering gave: the case, whether it is new (False: the key's first case, answered again),
+    and the visible cases of the same title registered within INTAKE_WINDOW before it."""
+
+    case: Case
+    created: bool = True
+    similar: list[Case] = field(default_factory=list)
+
+
+def normalized_title(title: str) -> str:
+    """The title as two registrations of one item compare: NFKC, case-folded, without spaces or punctuation."""
+    folded = unicodedata.normalize("NFKC", title).casefold()
+    return "".join(c for c in folded if unicodedata.category(c)[0] in "LN")
+
+
+def similar_cases(actor: User, title: str, now: datetime) -> list[Case]:
+    """Cases the actor may see whose normalized title equals `title`'s, registered within INTAKE_WINDOW."""
+    wanted = normalized_title(title)
+    if not wanted:
+        return []
+    recent = db.session.execute(
+        select(Case.id, Case.title).where(Case.created_at >= now - INTAKE_WINDOW).order_by(Case.id)
+    ).all()
+    same = [cid for cid, other in recent if normalized_title(other) == wanted]
+    visible = queries.visible_case_ids(actor, same)
+    return [c for c in (db.session.get(Case, cid) for cid in same if cid in visible) if c is not None]
+
+
+def _check_key(key: str | None) -> str | None:
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > KEY_MAX or not key.isascii() or not key.isprintable():
+        raise Invalid(_("Idempotency-Key 应为 1–%(n)d 个可打印 ASCII 字符", n=KEY_MAX),
+                      fields={"Idempotency-Key": _("格式不正确")})
+    return key
+
+
+def _keyed_case(actor: User, key: str, now: datetime) -> Case | None:
+    """The case this actor's key made within INTAKE_WINDOW, if any."""
+    found = db.session.scalar(select(CaseIntakeKey).where(
+        CaseIntakeKey.actor_id == actor.id, CaseIntakeKey.key == key, CaseIntakeKey.created_at > now - INTAKE_WINDOW))
+    return db.session.get(Case, found.case_id) if found is not None else None
+
+
 def create(actor: User, data: Any) -> Case:
     """登记: a new case, status `registered`; its first unit leads until an assignment names another."""
+    return intake(actor, data).case
+
+
+def intake(actor: User, data: Any, *, key: str | None = None, confirmed: bool = True) -> Intake:
+    """登记 with the intake's safeguards (interface §20): the same `key` within 24 h answers its first case
+    instead of making another; `confirmed=False` refuses (SimilarCase) while a same-title case is that recent.
+
+    The key is a row unique per (actor, key) written in the case's transaction: of two submits racing with
+    one key, whichever commits second loses the insert and answers the winner's case.
+    """
     begin_write()
     rules.may_register(actor)
+    key = _check_key(key)
+    now = utcnow()
+    if key is not None:
+        first = _keyed_case(actor, key, now)
+        if first is not None:
+            return Intake(first, created=False)
+    try:
+        return _register(actor, data, key, now, confirmed)
+    except IntegrityError:
+        db.session.rollback()
+        first = _keyed_case(actor, key, now) if key is not None else None
+        if first is None:
+            raise
+        return Intake(first, created=False)
+
+
+def _register(actor: User, data: Any, key: str | None, now: datetime, confirmed: bool) -> Intake:
     if not actor.has_role(Role.OFFICE) and isinstance(data, Mapping) and isinstance(data.get("units"), list):
         if actor.unit.code not in data["units"]:
             raise WrongUnit(_("只能登记涉及本单位的舆情"))
     values = case_input(data, actor.unit)
+    similar = similar_cases(actor, values.title, now)
+    if similar and not confirmed:
+        ids = "、".join(f"#{c.id}" for c in similar)
+        raise SimilarCase(_("24 小时内已登记过同一标题的舆情，请确认不是重复登记"),
+                          fields={"title": _("24 小时内已有同标题舆情：%(ids)s", ids=ids)})
+    if key is not None:
+        # an expired key of this actor makes way for the new case
+        db.session.execute(delete(CaseIntakeKey).where(
+            CaseIntakeKey.actor_id == actor.id, CaseIntakeKey.key == key,
+            CaseIntakeKey.created_at <= now - INTAKE_WINDOW))
     case = Case(
         title=values.title, summary=values.summary, source=values.source.value, source_url=values.source_url,
         discovered_at=values.discovered_at, status=CaseStatus.REGISTERED.value, lead_unit_id=values.units[0].id,
@@ -68,13 +167,16 @@ def create(actor: User, data: Any) -> Case:
     )
     db.session.add(case)
     db.session.flush()
+    if key is not None:
+        db.session.add(CaseIntakeKey(actor_id=actor.id, key=key, case_id=case.id, created_at=now))
+        db.session.flush()
     add_event(case, EventKind.REGISTERED, actor, {
         "title": case.title, "source": case.source, "units": [u.code for u in values.units],
         "discovered_at": iso(case.discovered_at),
     })
     audit.record(actor, "case.create", case, after={"status": case.status, "units": [u.code for u in values.units]})
     db.session.commit()
-    return case
+    return Intake(case, similar=similar)
 
 
 def _counted(case: Case) -> list[tuple[str, datetime]]:
@@ -122,7 +224,8 @@ def assign(actor: User, case_id: int, data: Any) -> CaseEvent:
     notifications.notify(
         "case_assigned", f"case:{case.id}:assigned:{event.id}",
         register.people(values.lead_unit, "first", "direct", "spokespersons"),
-        subject=_("【转办】%(title)s：请%(unit)s牵头处置", title=case.title, unit=values.lead_unit.name),
+        # in each recipient's own language (app.notifications.texts)
+        subject=_m("【转办】%(title)s：请%(unit)s牵头处置", title=case.title, unit=values.lead_unit.name),
         body=values.note or case.summary[:500], url=f"/cases/{case.id}",
     )
     db.session.commit()
@@ -211,6 +314,9 @@ def close(actor: User, case_id: int, data: Any) -> CaseEvent:
     })
     for deadline in db.session.scalars(select(Deadline).where(Deadline.case_id == case.id)):
         deadline.next_alert_at = None
+        # interface §20: the clocks freeze; one still running is waived, one already past due stays overdue.
+        if deadline.superseded_at is None and deadline.met_at is None and deadline.due_at > now:
+            deadline.waived_at = now
     event = add_event(case, EventKind.CLOSED, actor, {
         "outcome": values.outcome,
         "no_response_reason": values.no_response_reason if without_response else "",

@@ -1,4 +1,4 @@
-"""督查与考核: the period's figures (CONTRACT §12), each one SQL aggregate over the register and the ledger.
+"""督查与考核: the period's figures (interface §12), each one SQL aggregate over the register and the ledger.
 
 A case belongs to the period of its `discovered_at` (Asia/Shanghai dates, both inclusive); its deadlines
 and first response are counted with it. Statements count when their ledger entry (published, retracted,
@@ -81,25 +81,28 @@ def case_counts(period: Period, unit: Unit | None, now: datetime) -> dict[str, A
 
 def _state_sums(now: datetime) -> list[Any]:
     met = Deadline.met_at.is_not(None)
+    unmet, waived = Deadline.met_at.is_(None), Deadline.waived_at.is_not(None)
     return [
         func.count(),
         func.sum(case((and_(met, Deadline.met_at <= Deadline.due_at), 1), else_=0)),
         func.sum(case((and_(met, Deadline.met_at > Deadline.due_at), 1), else_=0)),
-        func.sum(case((and_(Deadline.met_at.is_(None), Deadline.due_at <= now), 1), else_=0)),
+        func.sum(case((and_(unmet, Deadline.waived_at.is_(None), Deadline.due_at <= now), 1), else_=0)),
+        func.sum(case((and_(unmet, waived), 1), else_=0)),
     ]
 
 
-def _figures(total: int, met: int, late: int, overdue: int) -> dict[str, Any]:
+def _figures(total: int, met: int, late: int, overdue: int, waived: int) -> dict[str, Any]:
+    """A waived clock (its case closed before it fell due, interface §20) is neither decided nor pending."""
     decided = met + late + overdue
-    return {"total": total, "met": met, "met_late": late, "overdue": overdue,
-            "pending": total - decided, "on_time_rate": round(met / decided, 4) if decided else None}
+    return {"total": total, "met": met, "met_late": late, "overdue": overdue, "waived": waived,
+            "pending": total - decided - waived, "on_time_rate": round(met / decided, 4) if decided else None}
 
 
 def deadline_counts(period: Period, unit: Unit | None, now: datetime) -> dict[str, dict[str, Any]]:
-    """Per kind: total, met, met late, overdue, pending, and on-time rate (met ÷ those decided, None if none).
+    """Per kind: total, met, met late, overdue, waived, pending, and on-time rate (met ÷ those decided, None if none).
 
     Only the clocks in force count: one a re-assessment replaced is history. A clock starts at its case's
-    discovery (CONTRACT §8), so `started_at` places it in the period without reading the cases, except
+    discovery (interface §8), so `started_at` places it in the period without reading the cases, except
     to know a unit's.
     """
     query = (select(Deadline.kind, *_state_sums(now))
@@ -108,8 +111,9 @@ def deadline_counts(period: Period, unit: Unit | None, now: datetime) -> dict[st
     if unit is not None:
         query = query.join(Case, Case.id == Deadline.case_id).where(Case.lead_unit_id == unit.id)
     rows = db.session.execute(query).all()
-    found = {kind: _figures(int(t), int(m or 0), int(late or 0), int(o or 0)) for kind, t, m, late, o in rows}
-    return {k.value: found.get(k.value, _figures(0, 0, 0, 0)) for k in DeadlineKind}
+    found = {kind: _figures(int(t), int(m or 0), int(late or 0), int(o or 0), int(w or 0))
+             for kind, t, m, late, o, w in rows}
+    return {k.value: found.get(k.value, _figures(0, 0, 0, 0, 0)) for k in DeadlineKind}
 
 
 def _hours(later: Any, earlier: Any) -> ColumnElement[float]:
@@ -269,21 +273,21 @@ def assessment(period: Period, unit: Unit | None, now: datetime | None = None) -
     if unit is not None:
         units = units.where(Unit.id == unit.id)
     rows = {uid: {"unit": code, "name": name, "cases": 0, "closed": 0, "deadlines": 0, "met": 0, "met_late": 0,
-                  "overdue": 0, "on_time_rate": None, "statements": 0, "retracted": 0, "corrected": 0}
+                  "overdue": 0, "waived": 0, "on_time_rate": None, "statements": 0, "retracted": 0, "corrected": 0}
             for uid, code, name in db.session.execute(units)}
     closed = func.sum(case((Case.status == CaseStatus.CLOSED.value, 1), else_=0))
     for uid, n, done in db.session.execute(select(Case.lead_unit_id, func.count(), closed)
                                            .where(*_cases(period, unit)).group_by(Case.lead_unit_id)):
         if uid in rows:
             rows[uid].update(cases=int(n), closed=int(done or 0))
-    for uid, total, met, late, overdue in db.session.execute(
+    for uid, total, met, late, overdue, waived in db.session.execute(
         select(Case.lead_unit_id, *_state_sums(now)).select_from(Deadline).join(Case, Case.id == Deadline.case_id)
         .where(*_cases(period, unit), Deadline.superseded_at.is_(None)).group_by(Case.lead_unit_id)
     ):
         if uid in rows:
-            figures = _figures(int(total), int(met or 0), int(late or 0), int(overdue or 0))
+            figures = _figures(int(total), int(met or 0), int(late or 0), int(overdue or 0), int(waived or 0))
             rows[uid].update(deadlines=figures["total"], met=figures["met"], met_late=figures["met_late"],
-                             overdue=figures["overdue"], on_time_rate=figures["on_time_rate"])
+                             overdue=figures["overdue"], waived=figures["waived"], on_time_rate=figures["on_time_rate"])
     names = {LedgerKind.PUBLISHED.value: "statements", LedgerKind.RETRACTED.value: "retracted",
              LedgerKind.CORRECTED.value: "corrected"}
     for uid, kind, n in db.session.execute(

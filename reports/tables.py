@@ -33,9 +33,9 @@ def assessment(rows: list[dict[str, Any]]) -> Table:
 
 
 def deadlines(data: dict[str, Any]) -> Table:
-    head = [_("时限"), _("总数"), _("按时"), _("超时完成"), _("已超时"), _("进行中"), _("按时率")]
+    head = [_("时限"), _("总数"), _("按时"), _("超时完成"), _("已超时"), _("已免除"), _("进行中"), _("按时率")]
     return head, [[str(labels.DEADLINE_KIND.get(kind, kind)), f["total"], f["met"], f["met_late"], f["overdue"],
-                   f["pending"], rate(f["on_time_rate"])] for kind, f in data["deadlines"].items()]
+                   f["waived"], f["pending"], rate(f["on_time_rate"])] for kind, f in data["deadlines"].items()]
 
 
 def levels(data: dict[str, Any]) -> Table:

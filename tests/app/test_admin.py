@@ -1,4 +1,4 @@
-"""Administration (CONTRACT §11): users, tokens, the account page and the audit trail, as admins and people see them."""
+"""Administration (interface §11): users, tokens, the account page and the audit trail, as people see them."""
 
 from __future__ import annotations
 
@@ -120,7 +120,7 @@ def test_deactivation_ends_sessions_and_tokens_and_reactivation_restores_sign_in
     assert refused.status_code != 302
     assert inst.admin.put(f"/users/{name}", {"active": True}).status_code == 200
     sign_in(app, name)
-    assert inst.drafter.get("/statements").status_code == 200  # tokens work again with the person
+    assert inst.drafter.get("/statements").status_code == 401  # its tokens were revoked for good (issue 28 item 10)
 
 
 # Tokens ------------------------------------------------------------------------------------------------
@@ -159,6 +159,40 @@ def test_admin_creates_a_token_shown_once_lists_and_revokes_it(app: Flask, inst:
     assert past.status_code == 400 and "应在将来" in past.get_data(as_text=True)
 
 
+def test_admin_creates_a_unit_with_its_register_over_the_api(app: Flask, inst: Institution) -> None:
+    body = {"code": "ZWS", "name": "植物营养与资源环境研究所", "parent": inst.unit,
+            "first_responsible": inst.leader.user.username, "spokespersons": [inst.drafter.user.username],
+            "duty_phone": "0371-65712222"}
+    resp = inst.admin.post("/units", body)
+    assert resp.status_code == 201, resp.get_json()
+    created = resp.get_json()
+    assert (created["code"], created["name"], created["parent"]) == ("ZWS", "植物营养与资源环境研究所", inst.unit)
+    assert created["first_responsible"]["username"] == inst.leader.user.username
+    assert [p["username"] for p in created["spokespersons"]] == [inst.drafter.user.username]
+    assert created["direct_responsible"] is None and created["duty_phone"] == "0371-65712222"
+    assert inst.office.get("/units/ZWS").get_json() == created
+    [event] = events(app, "unit.create")[-1:]
+    assert event.after["code"] == "ZWS" and event.after["first_responsible"] == inst.leader.user.username
+    # a drafter can now be put in the new unit
+    assert inst.admin.post("/users", {"username": "zws1", "unit": "ZWS", "roles": ["drafter"]}).status_code == 201
+
+
+def test_a_unit_is_created_whole_or_not_at_all(app: Flask, inst: Institution) -> None:
+    def error(body: dict[str, Any]) -> dict[str, Any]:
+        resp = inst.admin.post("/units", body)
+        assert resp.status_code == 400, resp.get_json()
+        return resp.get_json()["error"]
+
+    assert error({"code": inst.unit, "name": "重名"})["fields"]["code"]
+    assert set(error({"name": "无代码"})["fields"]) == {"code"}
+    assert set(error({"code": "a/b", "name": "斜杠"})["fields"]) == {"code"}
+    assert set(error({"code": "NEW", "name": "新", "parent": "NOPE", "first_responsible": "nobody",
+                      "duty_phone": "call me"})["fields"]) == {"parent", "first_responsible", "duty_phone"}
+    assert inst.office.get("/units/NEW").status_code == 404  # nothing half-made
+    assert inst.leader.post("/units", {"code": "X1", "name": "x"}).get_json()["error"]["code"] == "forbidden"
+    assert app.test_client().post("/api/v1/units", json={"code": "X1", "name": "x"}).status_code == 401
+
+
 # Pages -------------------------------------------------------------------------------------------------
 
 def test_admin_creates_a_user_in_the_browser_and_errors_sit_beside_the_field(app: Flask, inst: Institution) -> None:
@@ -177,6 +211,27 @@ def test_admin_creates_a_user_in_the_browser_and_errors_sit_beside_the_field(app
     assert "zhao" in page and "起草人、专家" in page
     assert app.test_client().get("/admin/users").status_code == 302
     assert sign_in(app, inst.office.user.username).get("/admin/users").status_code == 403
+
+
+def test_admin_creates_a_unit_in_the_browser(app: Flask, inst: Institution) -> None:
+    web = sign_in(app, inst.admin.user.username)
+    page = web.get("/admin/units").get_data(as_text=True)
+    assert 'action="/admin/units"' in page and 'name="code"' in page
+    token = csrf_of(web, "/admin/units")
+    bad = web.post("/admin/units", data={"csrf_token": token, "code": inst.unit, "name": "重复"},
+                   follow_redirects=True)
+    assert bad.status_code == 400 and 'value="重复"' in bad.get_data(as_text=True)
+    assert re.search(r'<label for="code">[^<]*</label>\s*<input id="code"[^>]*>\s*<p class="hint"[^>]*>[^<]*</p>\s*'
+                     r'<p class="field-error" role="alert">已存在', bad.get_data(as_text=True))
+    ok = web.post("/admin/units", data={"csrf_token": token, "code": "ZWS", "name": "植物营养与资源环境研究所",
+                                        "parent": inst.unit, "spokespersons": inst.drafter.user.username,
+                                        "duty_phone": "0371-65712222"})
+    assert ok.status_code == 302 and ok.headers["Location"] == "/admin/units/ZWS"
+    listed = web.get("/admin/units").get_data(as_text=True)
+    assert "植物营养与资源环境研究所" in listed and "0371-65712222" in listed
+    office = sign_in(app, inst.office.user.username)
+    assert office.post("/admin/units", data={"csrf_token": csrf_of(office), "code": "X1", "name": "x"}
+                       ).status_code == 403
 
 
 def test_force_reset_sends_the_person_to_the_account_page_until_they_choose_a_password(app: Flask,

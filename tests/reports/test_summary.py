@@ -1,4 +1,4 @@
-"""GET /api/v1/reports/summary counts exactly what the register holds (CONTRACT §12).
+"""GET /api/v1/reports/summary counts exactly what the register holds (interface §12).
 
 The register (tests/reports/helpers.py), in Asia/Shanghai time:
 
@@ -19,14 +19,18 @@ corrected by s4 (B) 10-06 portal.
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
 
 from app.models import Unit
+from app.timeutil import SHANGHAI
 from reports import period as periods
 from reports import summary
+from tests.cases.helpers import Cast
+from tests.cases.test_closing import closed_level_1
 from tests.factories import Api, unit, user
 from tests.reports.helpers import Register, known_register, local
 
@@ -36,14 +40,19 @@ ZERO_SOURCES = {s: 0 for s in ("portal", "forum", "weibo", "wechat", "short_vide
                                "news_comment", "press", "superior", "other")}
 
 
-def fig(total: int, met: int = 0, met_late: int = 0, overdue: int = 0, rate: float | None = None) -> dict[str, Any]:
-    return {"total": total, "met": met, "met_late": met_late, "overdue": overdue,
-            "pending": total - met - met_late - overdue, "on_time_rate": rate}
+def fig(total: int, met: int = 0, met_late: int = 0, overdue: int = 0, rate: float | None = None,
+        waived: int = 0) -> dict[str, Any]:
+    return {"total": total, "met": met, "met_late": met_late, "overdue": overdue, "waived": waived,
+            "pending": total - met - met_late - overdue - waived, "on_time_rate": rate}
 
 
 @pytest.fixture
 def reg(app: Flask) -> Register:
     return known_register(app)
+
+
+def local_date(moment: datetime) -> date:
+    return moment.astimezone(SHANGHAI).date()
 
 
 def get(api: Api, query: str) -> dict[str, Any]:
@@ -134,7 +143,7 @@ def test_pending_clocks_and_freshness_at_a_given_moment(reg: Register, app: Flas
         p1 = periods.Period(local("2026-09-01 00:00").date(), local("2026-09-30 00:00").date())
         early = summary.summary(p1, None, now=local("2026-10-01 12:00"))
         assert early["deadlines"]["response"] == {"total": 3, "met": 2, "met_late": 0, "overdue": 0, "pending": 1,
-                                                  "on_time_rate": 1.0}
+                                                  "waived": 0, "on_time_rate": 1.0}
         later = summary.summary(p1, None, now=local("2026-10-20 12:00"))
         assert later["freshness"] == {"portal_days": 14, "wechat_days": 38}
         assert summary.freshness(local("2026-10-16 09:59")) == {"portal_days": 9, "wechat_days": 33}
@@ -173,8 +182,8 @@ def test_who_may_ask_and_bad_input(app: Flask) -> None:
     resp = office.get("/reports/summary?unit=NOPE")
     assert resp.status_code == 400 and "unit" in resp.get_json()["error"]["fields"]
     s = office.get("/reports/summary").get_json()
-    this_month = periods.month_of(periods.today())
-    assert (s["from"], s["to"]) == (this_month.first.isoformat(), this_month.last.isoformat())
+    today = periods.today()
+    assert (s["from"], s["to"]) == (today.replace(day=1).isoformat(), today.isoformat())
     assert s["freshness"] == {"portal_days": None, "wechat_days": None}
     assert s["cases"]["total"] == 0 and s["deadlines"]["response"]["on_time_rate"] is None
 
@@ -186,3 +195,20 @@ def test_a_response_recorded_late_but_held_earlier_is_the_first(app: Flask) -> N
              responses=(("press_conference", "2026-11-03 08:00"), ("expert_interpretation", "2026-11-02 12:00")))
     s = get(reg.cast.office, "from=2026-11-01&to=2026-11-30")
     assert s["response_hours"]["3"] == {"median": 4.0, "p90": 4.0}
+
+
+def test_a_clock_waived_at_closing_is_neither_met_nor_overdue_nor_pending(app: Flask) -> None:
+    """interface §20: a case closed before its press conference fell due; days later it is still not overdue."""
+    cast = Cast(app)
+    case = closed_level_1(cast)
+    day = local_date(datetime.fromisoformat(case["discovered_at"]))
+    s = get(cast.office, f"from={day}&to={day}")
+    assert s["deadlines"]["press_conference"] == fig(1, waived=1, rate=None)
+    assert s["deadlines"]["authoritative_release"] == fig(1, overdue=1, rate=0.0)
+    with app.app_context():
+        period = periods.Period(day, day)
+        later = summary.summary(period, None, now=datetime.now(UTC) + timedelta(days=3))
+        assert later["deadlines"]["press_conference"] == fig(1, waived=1, rate=None)
+        row = next(r for r in summary.assessment(period, None, datetime.now(UTC) + timedelta(days=3))
+                   if r["unit"] == "A")
+        assert (row["deadlines"], row["met"], row["overdue"], row["waived"], row["on_time_rate"]) == (2, 0, 1, 1, 0.0)
