@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Flask, has_request_context, request, session
+from flask import Flask, g, has_request_context, request, session
 
 from app import config, errors
 from app.extensions import babel, csrf, db, login, migrate
@@ -14,13 +14,20 @@ LOCALES = ("zh_Hans_CN", "en")
 
 
 def _locale() -> str:
-    """Simplified Chinese unless the person chose English (`?lang=en`, kept in the session)."""
+    """Simplified Chinese unless the person chose English (`?lang=en`, kept in the session and, signed in, on
+    the person: a new session or a bearer token finds it there)."""
     if not has_request_context():  # CLI, workers: messages in the default language
         return LOCALES[0]
     chosen = request.args.get("lang")
     if chosen in LOCALES:
         session["locale"] = chosen
-    return session.get("locale") if session.get("locale") in LOCALES else LOCALES[0]
+    if session.get("locale") in LOCALES:
+        return str(session["locale"])
+    from flask_login import current_user
+
+    person = g.get("actor") or (current_user if current_user.is_authenticated else None)  # token, or session
+    stored = person.locale if person is not None else None
+    return stored if stored in LOCALES else LOCALES[0]
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:

@@ -20,7 +20,7 @@ from app.timeutil import UTCDateTime, utcnow
 
 
 class Role(enum.StrEnum):
-    """What a person may do (CONTRACT §1 `users create --role`)."""
+    """What a person may do (interface §1 `users create --role`)."""
 
     DRAFTER = "drafter"
     EXPERT = "expert"
@@ -42,7 +42,7 @@ unit_spokespersons = Table(
 class Unit(db.Model):
     """A unit of the institution; it speaks for what it is in charge of (谁主管谁发声).
 
-    Its responsibility register names real people (CONTRACT §11): the 第一责任人, the 直接责任人, the
+    Its responsibility register names real people (interface §11): the 第一责任人, the 直接责任人, the
     spokespersons, and a 24-hour duty phone — whom to call when something breaks at night.
     """
 
@@ -91,6 +91,8 @@ class User(UserMixin, db.Model):
     session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
     #: Set by an admin: the person must choose a new password before doing anything else.
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    #: The language the person last chose on the site (`?lang=`): what is sent to them is written in it.
+    locale: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     unit: Mapped[Unit] = relationship(foreign_keys=[unit_id])

@@ -1,4 +1,4 @@
-"""Reports API (CONTRACT §12): the period's summary, and the case register as a spreadsheet."""
+"""Reports API (interface §12): the period's summary, and the case register as a spreadsheet."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
            responses={200: SummaryOut}, errors=(403,))
 def get_summary() -> Response:
     """Office: any unit or all; a leader: their own unit only (403 otherwise)."""
-    unit = periods.scope(actor(), request.args.get("unit"))  # 403 comes before 400 (CONTRACT §3)
+    unit = periods.scope(actor(), request.args.get("unit"))  # 403 comes before 400 (interface §3)
     parse_query(SummaryQuery, request.args, _("统计区间有误"))
     chosen = periods.parse_period(request.args)
     return jsonify(summary.summary(chosen, unit))

@@ -18,7 +18,7 @@ from app.models import Unit, User
 from app.timeutil import SHANGHAI, format_local, utcnow
 from cases import labels
 from cases.models import Case, CaseEvent, CaseStatus
-from cases.report import BODY_FONT, HEADING_FONT, TITLE_FONT, _event_text, _para, _table
+from cases.report import HEADING_FONT, TITLE_FONT, _event_text, _para, _table, new_document, unit_names
 from publishing.models import LedgerEntry, LedgerKind, Release
 from reports import labels as report_labels
 from reports import summary, tables, upward
@@ -30,17 +30,6 @@ NOTABLE_LEVELS = (1, 2)
 MAX_NAMED = 50
 LEDGER_KIND = {LedgerKind.PUBLISHED.value: "发布", LedgerKind.RETRACTED.value: "撤回",
                LedgerKind.CORRECTED.value: "更正", LedgerKind.DELIVERY_FAILED.value: "渠道发布失败"}
-
-
-def _document() -> Any:
-    from docx import Document  # imported when a document is made (see cases/report.py)
-    from docx.oxml.ns import qn
-
-    doc = Document()
-    normal = doc.styles["Normal"]
-    normal.font.name = BODY_FONT
-    normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), BODY_FONT)
-    return doc
 
 
 def _bytes(doc: Any) -> bytes:
@@ -79,7 +68,7 @@ def bulletin_docx(period: Period, unit: Unit | None, now: datetime | None = None
     data = summary.summary(period, unit, now)
     rows = summary.assessment(period, unit, now)
     c, st, fresh = data["cases"], data["statements"], data["freshness"]
-    doc = _document()
+    doc = new_document()
     _para(doc, "舆情工作通报", font=TITLE_FONT, size=22, center=True)
     _para(doc, f"（{_cn_date(period.first)}—{_cn_date(period.last)}）", center=True)
     _para(doc, f"院办公室　　{format_local(now, '%Y年%m月%d日')}" + (f"　　{unit.name}" if unit else ""), center=True)
@@ -88,10 +77,13 @@ def bulletin_docx(period: Period, unit: Unit | None, now: datetime | None = None
     levels = "，".join(f"{tables.level_name(k)}{n}起" for k, n in c["by_level"].items() if n)
     _para(doc, f"本期共监测收集舆情{c['total']}起" + (f"（{levels}）" if levels else "")
           + f"，已办结{c['closed']}起，未办结且已超过处置时限{c['overdue_open']}起。")
-    clocks = {k: sum(f[k] for f in data["deadlines"].values()) for k in ("total", "met", "met_late", "overdue")}
+    clocks = {k: sum(f[k] for f in data["deadlines"].values())
+              for k in ("total", "met", "met_late", "overdue", "waived")}
     decided = clocks["met"] + clocks["met_late"] + clocks["overdue"]
+    waived = f"，办结时未到期免除{clocks['waived']}个" if clocks["waived"] else ""
+    on_time = tables.rate(clocks["met"] / decided if decided else None)
     _para(doc, f"各类处置时限共{clocks['total']}个，按时完成{clocks['met']}个，超时完成{clocks['met_late']}个，"
-               f"已超时{clocks['overdue']}个，按时率{tables.rate(clocks['met'] / decided if decided else None)}。")
+               f"已超时{clocks['overdue']}个{waived}，按时率{on_time}。")
     _para(doc, f"通过门户网站、政务新媒体发布回应{st['published']}篇（门户网站{st['by_channel']['portal']}篇、"
                f"微信公众号{st['by_channel']['wechat']}篇），撤回{st['retracted']}篇，更正{st['corrected']}篇。")
     for name, days in (("门户网站", fresh["portal_days"]), ("微信公众号", fresh["wechat_days"])):
@@ -153,7 +145,8 @@ def log_docx(day: date, unit: Unit | None) -> bytes:
               .where(CaseEvent.at >= lo, CaseEvent.at < hi).order_by(CaseEvent.at, CaseEvent.id))
     if unit is not None:
         events = events.where(Case.lead_unit_id == unit.id)
-    entries = (select(LedgerEntry.at, LedgerEntry.kind, LedgerEntry.statement_id, Revision.title, Unit.name)
+    entries = (select(LedgerEntry.at, LedgerEntry.kind, LedgerEntry.seq, LedgerEntry.statement_id, Revision.title,
+                      Unit.name)
                .join(Statement, Statement.id == LedgerEntry.statement_id)
                .join(Unit, Unit.id == Statement.unit_id)
                .outerjoin(Release, Release.statement_id == Statement.id)
@@ -165,15 +158,16 @@ def log_docx(day: date, unit: Unit | None) -> bytes:
     event_rows = db.session.execute(events).all()
     entry_rows = db.session.execute(entries).all()
 
-    doc = _document()
+    doc = new_document()
     _para(doc, "舆情日志", font=TITLE_FONT, size=22, center=True)
     _para(doc, _cn_date(day) + (f"　　{unit.name}" if unit else ""), center=True)
     _para(doc, f"当日处置记录{len(event_rows)}条，发布记录{len(entry_rows)}条。")
     _para(doc, "一、舆情处置", font=HEADING_FONT, bold=True, indent=False)
     if event_rows:
+        names = unit_names()
         _table(doc, ["时间", "舆情", "牵头单位", "环节", "经办人", "内容"], [
             [format_local(e.at, "%H:%M"), title, unit_name, str(labels.EVENT.get(e.kind, e.kind)),
-             actor.name if actor else "系统", _event_text(e.kind, e.data or {})]
+             actor.name if actor else "系统", _event_text(e.kind, e.data or {}, names)]
             for e, title, unit_name, actor in event_rows
         ])
     else:
@@ -181,8 +175,10 @@ def log_docx(day: date, unit: Unit | None) -> bytes:
     _para(doc, "二、信息发布", font=HEADING_FONT, bold=True, indent=False)
     if entry_rows:
         _table(doc, ["时间", "类别", "标题", "单位", "记录"], [
-            [format_local(at, "%H:%M"), LEDGER_KIND.get(kind, kind), title or f"#{sid}", unit_name, f"#{sid}"]
-            for at, kind, sid, title, unit_name in entry_rows
+            # the record's own number, not the statement's: 记录第 N 号 beside 回应 N (issue 27)
+            [format_local(at, "%H:%M"), LEDGER_KIND.get(kind, kind), title or f"回应 {sid}", unit_name,
+             f"记录第 {seq} 号"]
+            for at, kind, seq, sid, title, unit_name in entry_rows
         ])
     else:
         _para(doc, "当日无信息发布记录。")

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask_babel import force_locale
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app import notifications
 from app.extensions import db
 from app.models import Role, User, UserRole
+from app.notifications import _m
 from app.timeutil import format_local, utcnow
 from app.tx import begin_write
 from reports.summary import RED_DAYS, STALE_DAYS, last_published
@@ -24,8 +24,7 @@ from reports.summary import RED_DAYS, STALE_DAYS, last_published
 THRESHOLDS = (STALE_DAYS, RED_DAYS)
 
 
-def channel_name(channel: str) -> str:
-    return {"portal": _("门户网站"), "wechat": _("微信公众号")}.get(channel, channel)
+CHANNEL = {"portal": _l("门户网站"), "wechat": _l("微信公众号")}
 
 
 def office_people() -> list[User]:
@@ -46,17 +45,15 @@ def sweep(now: datetime | None = None) -> int:
     created = 0
     if due:
         office = office_people()
-        with force_locale("zh_Hans_CN"):  # an inbox line and a text message, not a page: the default language
-            for channel, last, threshold in due:
-                name = channel_name(channel)
-                if threshold < RED_DAYS:
-                    subject = _("【更新提醒】%(channel)s已连续 %(days)d 天未发布信息", channel=name, days=threshold)
-                else:
-                    subject = _("【红色提醒】%(channel)s已连续 %(days)d 天未发布信息", channel=name, days=threshold)
-                body = _("%(channel)s最近一次发布：%(last)s。政府网站和政务新媒体两周未更新将被通报"
-                         "（国办秘函〔2019〕19号），请督促有关单位及时发布。", channel=name, last=format_local(last))
-                key = f"channel_stale:{channel}:{last.isoformat()}:{threshold}"
-                created += notifications.notify("channel_stale", key, office, subject=subject, body=body,
-                                                url="/reports")
+        for channel, last, threshold in due:  # messages: each reader gets them in their own language
+            name = CHANNEL.get(channel, channel)
+            if threshold < RED_DAYS:
+                subject = _m("【更新提醒】%(channel)s已连续 %(days)d 天未发布信息", channel=name, days=threshold)
+            else:
+                subject = _m("【红色提醒】%(channel)s已连续 %(days)d 天未发布信息", channel=name, days=threshold)
+            body = _m("%(channel)s最近一次发布：%(last)s。政府网站和政务新媒体两周未更新将被通报"
+                           "（国办秘函〔2019〕19号），请督促有关单位及时发布。", channel=name, last=format_local(last))
+            key = f"channel_stale:{channel}:{last.isoformat()}:{threshold}"
+            created += notifications.notify("channel_stale", key, office, subject=subject, body=body, url="/reports")
     db.session.commit()
     return created

@@ -13,13 +13,13 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app import notifications
 from app.extensions import db
+from app.notifications import Message, _m
 from app.timeutil import SHANGHAI, utcnow
 from app.tx import begin_write
 from reports import documents
@@ -71,10 +71,11 @@ def _make(kind: FileKind, period: Period, now: datetime) -> bytes:
         return documents.bulletin_docx(period, None, now)
 
 
-def _title(kind: FileKind, period: Period) -> str:
+def _title(kind: FileKind, period: Period) -> Message:
     if kind == FileKind.DAILY_LOG:
-        return _("舆情日志（%(day)s）已生成", day=period.first.isoformat())
-    return _("舆情工作通报（%(first)s至%(last)s）已生成", first=period.first.isoformat(), last=period.last.isoformat())
+        return _m("舆情日志（%(day)s）已生成", day=period.first.isoformat())
+    return _m("舆情工作通报（%(first)s至%(last)s）已生成", first=period.first.isoformat(),
+                   last=period.last.isoformat())
 
 
 def sweep(now: datetime | None = None) -> int:
@@ -98,9 +99,8 @@ def sweep(now: datetime | None = None) -> int:
         if new_id is not None:
             made += 1
         if new_id is not None and newest[kind] == period:
-            with force_locale("zh_Hans_CN"):
-                subject, body = _title(kind, period), _("可在“督查与考核”页面下载。")
             notifications.notify("report_ready", f"report_file:{kind.value}:{period.first}", office_people(),
-                                 subject=subject, body=body, url=f"/reports/files/{new_id}")
+                                 subject=_title(kind, period), body=_m("可在“督查与考核”页面下载。"),
+                                 url=f"/reports/files/{new_id}")
         db.session.commit()
     return made

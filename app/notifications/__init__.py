@@ -1,7 +1,8 @@
-"""Notifications (CONTRACT §9): everyone's inbox, and copies by e-mail and signed webhook.
+"""Notifications (interface §9): everyone's inbox, and copies by e-mail and signed webhook.
 
 Low in the import order so cases, review and publishing can all raise them: this package imports only `app`.
-Callers use `notify(kind, key, recipients, subject=…, body=…, url=…)` inside their own transaction; the worker
+Callers use `notify(kind, key, recipients, subject=_m(…), body=_m(…), url=…)` inside their own
+transaction (an `_m` message is rendered in each reader's language, see `texts`); the worker
 listens on the `notify` queue and calls `sweep()` from its periodic maintenance.
 """
 
@@ -9,10 +10,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.notifications.inbox import Notice, notify, notify_many
+from app.notifications.inbox import Notice, notify, notify_many, settle
 from app.notifications.outgoing import sweep
+from app.notifications.texts import Message, _m
 
-__all__ = ["Notice", "init_app", "notify", "notify_many", "sweep"]
+__all__ = ["Message", "Notice", "_m", "init_app", "notify", "notify_many", "settle", "sweep"]
 
 
 def init_app(app: Flask) -> None:
@@ -21,6 +23,7 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(views.api)
     app.register_blueprint(views.bp)
+    app.before_request(views.remember_language)
     app.context_processor(views.unread_badge)
     from app import periodic
 

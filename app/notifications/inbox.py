@@ -18,6 +18,7 @@ from app.errors import NotFound
 from app.extensions import db
 from app.models import User
 from app.notifications.models import Notification, NotificationSend, SendChannel, SendState
+from app.notifications.texts import Text, stored
 from app.timeutil import iso, utcnow
 from app.tx import after_commit
 
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 def channels_for(user: User) -> list[SendChannel]:
-    """Where a copy of this person's notifications goes besides the inbox, as configured (CONTRACT §9)."""
+    """Where a copy of this person's notifications goes besides the inbox, as configured (interface §9)."""
     config = current_app.config
     found = []
     if config.get("SMTP_URL") and config.get("MAIL_FROM") and user.email:
@@ -37,17 +38,18 @@ def channels_for(user: User) -> list[SendChannel]:
 
 @dataclass(frozen=True)
 class Notice:
-    """One notification to raise: its kind, its key (exactly once per key and recipient), its people."""
+    """One notification to raise: its kind, its key (exactly once per key and recipient), its people; subject
+    and body as `_m(…)` messages so that each reader gets them in their own language."""
 
     kind: str
     key: str
     recipients: tuple[User, ...]
-    subject: str
-    body: str = ""
+    subject: Text
+    body: Text = ""
     url: str = ""
 
 
-def notify(kind: str, key: str, recipients: Iterable[User | None], *, subject: str, body: str = "",
+def notify(kind: str, key: str, recipients: Iterable[User | None], *, subject: Text, body: Text = "",
            url: str = "") -> int:
     """Put a notification in each active recipient's inbox once per `key`; how many were new.
 
@@ -65,6 +67,7 @@ def notify_many(notices: Iterable[Notice]) -> int:
     people: dict[int, User] = {}
     rows: list[dict[str, Any]] = []
     for notice in notices:
+        subject, body, texts = stored(notice.subject, notice.body)
         seen: set[int] = set()
         for u in notice.recipients:
             if u is None or not u.active or u.id in seen:
@@ -72,7 +75,7 @@ def notify_many(notices: Iterable[Notice]) -> int:
             seen.add(u.id)
             people[u.id] = u
             rows.append({"recipient_id": u.id, "kind": notice.kind, "key": notice.key,
-                         "subject": notice.subject[:200], "body": notice.body, "url": notice.url[:512],
+                         "subject": subject[:200], "body": body, "texts": texts, "url": notice.url[:512],
                          "created_at": now, "read_at": None})
     if not rows:
         return 0
@@ -95,6 +98,21 @@ def notify_many(notices: Iterable[Notice]) -> int:
     return len(created)
 
 
+def settle(keys: Iterable[str]) -> int:
+    """Mark the notifications of these keys read for every recipient: their subject moved on, so they ask
+    for nothing any more (请您审核 after another expert decided). Joins the caller's transaction; how many."""
+    wanted = list(dict.fromkeys(keys))
+    if not wanted:
+        return 0
+    result = db.session.execute(
+        update(Notification)
+        .where(Notification.key.in_(wanted), Notification.read_at.is_(None))  # the (key, recipient) index
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def _send_soon() -> None:
     """After the commit: ask a worker to send now. Never raises — the sweeper covers a lost enqueue."""
     from app.notifications import outgoing
@@ -109,8 +127,8 @@ def _send_soon() -> None:
 
 
 def notification_json(n: Notification) -> dict[str, Any]:
-    """The inbox item (CONTRACT §9)."""
-    return {"id": n.id, "kind": n.kind, "subject": n.subject, "body": n.body, "url": n.url,
+    """The inbox item (interface §9), in the reader's language."""
+    return {"id": n.id, "kind": n.kind, "subject": n.shown_subject, "body": n.shown_body, "url": n.url,
             "created_at": iso(n.created_at), "read_at": iso(n.read_at)}
 
 

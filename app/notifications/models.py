@@ -5,17 +5,19 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models import User
+from app.notifications.texts import shown
 from app.timeutil import UTCDateTime, utcnow
 
 
 class Notification(db.Model):
-    """One message in one person's inbox; `key` names its subject and threshold (CONTRACT §9).
+    """One message in one person's inbox; `key` names its subject and threshold (interface §9).
 
     UNIQUE(key, recipient) makes "exactly once" a fact of the database: however many workers race,
     only one insert of a given (key, recipient) ever succeeds.
@@ -34,10 +36,23 @@ class Notification(db.Model):
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")
     url: Mapped[str] = mapped_column(String(512), default="")
+    #: The subject's and body's message ids and parameters (`texts.Message`), rendered in each reader's
+    #: language; `subject` and `body` hold them in the default language (and plain texts as given).
+    texts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     recipient: Mapped[User] = relationship()
+
+    @property
+    def shown_subject(self) -> str:
+        """The subject in the current language (the page's)."""
+        return shown(self.texts, "subject", self.subject)
+
+    @property
+    def shown_body(self) -> str:
+        """The body in the current language (the page's)."""
+        return shown(self.texts, "body", self.body)
 
 
 class SendChannel(enum.StrEnum):

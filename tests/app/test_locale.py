@@ -27,7 +27,7 @@ from tests.review.test_browser import assert_fits_the_phone, phone, sign_in  # n
 ROOT = Path(__file__).resolve().parents[2]
 ENGLISH = ROOT / "app" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 #: babel.cfg's own extraction keywords (its header), besides Babel's defaults (_, gettext, ngettext, pgettext …)
-KEYWORDS = ["_l", "_lp:1c,2", "lazy_pgettext:1c,2"]
+KEYWORDS = ["_l", "_lp:1c,2", "lazy_pgettext:1c,2", "_m"]  # _m: app.notifications.texts
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]|\{(\w+)\}")
 #: What werkzeug and Flask write in English when nobody translated them.
 WERKZEUG = ("Not Found", "Method Not Allowed", "Forbidden", "The requested URL", "You don't have the permission",

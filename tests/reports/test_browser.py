@@ -11,6 +11,7 @@ from flask import Flask
 
 from tests.cases.test_browser import PHONE, Phones  # noqa: F401  (fixtures)
 from tests.reports.helpers import known_register
+from tests.review.test_browser import open_menu
 
 pytestmark = pytest.mark.browser
 
@@ -25,6 +26,7 @@ def phones(browser: Any, server: str) -> Iterator[Phones]:  # noqa: F811
 def test_reports_fit_a_phone_and_the_custom_period_is_picked(app: Flask, phones: Phones, tmp_path: Path) -> None:
     known_register(app)
     page = phones.of("office")
+    open_menu(page)
     page.get_by_role("link", name="督查与考核").click()
     page.fill("#from", "2026-09-01")
     page.fill("#to", "2026-09-30")

@@ -38,7 +38,7 @@ def test_page_bulletin_log_and_spreadsheet_agree_with_the_register(reg: Register
     assert html.count("<svg") == 4 and 'role="img"' in html
     assert "督查与考核" in html and "考核统计表" in html and "植物保护研究所" in html
     assert "<td>植物保护研究所</td><td>3</td><td>1</td><td>4</td><td>75.0%</td><td>0</td><td>2</td>" in html
-    assert "<td>回应</td><td>3</td><td>2</td><td>0</td><td>1</td><td>0</td><td>66.7%</td>" in html
+    assert "<td>回应</td><td>3</td><td>2</td><td>0</td><td>1</td><td>0</td><td>0</td><td>66.7%</td>" in html
     assert "<td>2026-09-14</td><td>2</td><td>2</td>" in html  # the weekly table under the line chart
     assert "<td>提交至领导批准（小时）</td><td>3.0</td><td>3.8</td>" in html
 
@@ -62,7 +62,9 @@ def test_page_bulletin_log_and_spreadsheet_agree_with_the_register(reg: Register
 
     text, tables = text_of(web.get("/reports/log.docx?date=2026-09-12").data)
     assert "舆情日志" in text and "2026年9月12日" in text and "发布记录1条" in text
-    assert tables and ["10:00", "发布", "回应s1", "植物保护研究所", f"#{reg.statements['s1']}"] in tables[-1]
+    # the record's own number (seq), never the statement id beside it (issue 27, item 13)
+    seq = reg.cast.office.get(f"/statements/{reg.statements['s1']}").get_json()["ledger_seq"]
+    assert tables and ["10:00", "发布", "回应s1", "植物保护研究所", f"记录第 {seq} 号"] in tables[-1]
     today = periods.today().isoformat()
     text, tables = text_of(web.get(f"/reports/log.docx?date={today}").data)
     steps = [row[3] for row in tables[0][1:]]
