@@ -22,7 +22,7 @@ UNITS = [
     ("NJS", "农业经济与信息研究所", "OFFICE", "0371-65722222"),
 ]
 
-#: The responsibility register (CONTRACT §11): first and direct responsible persons, spokespersons.
+#: The responsibility register (interface §11): first and direct responsible persons, spokespersons.
 REGISTER = {
     "OFFICE": ("office", "office", ["office"]),
     "ZBS": ("zbs_leader", "zbs_leader", ["zbs_drafter"]),

@@ -57,7 +57,7 @@ def main() -> None:
     origin = f"http://{host}:{port}"
     os.environ.setdefault("PUBLIC_BASE_URL", origin)
     if not os.environ.get("WECHAT_APP_ID"):
-        os.environ.setdefault("WECHAT_SANDBOX", "1")  # the demo publishes to the built-in sandbox (CONTRACT §13)
+        os.environ.setdefault("WECHAT_SANDBOX", "1")  # the demo publishes to the built-in sandbox (interface §13)
         os.environ.setdefault("WECHAT_SANDBOX_BASE", f"{origin}/sandbox/wechat")
         os.environ.setdefault("WECHAT_SANDBOX_CALLBACK_URL", f"{origin}/wechat/callback")
 

@@ -1,4 +1,4 @@
-"""Typed errors carrying the contract's codes (CONTRACT §3), and their one mapping to HTTP."""
+"""Typed errors carrying the contract's codes (interface §3), and their one mapping to HTTP."""
 
 from __future__ import annotations
 
@@ -110,7 +110,7 @@ def _page_of(path: str) -> str | None:
 
 
 def register(app: Flask) -> None:
-    """JSON errors under /api (CONTRACT §3 error model), HTML pages elsewhere; never a bare 500."""
+    """JSON errors under /api (interface §3 error model), HTML pages elsewhere; never a bare 500."""
 
     @app.errorhandler(HuiyingError)
     def _domain(error: HuiyingError) -> tuple[Response, int] | tuple[str, int]:

@@ -1,4 +1,4 @@
-"""Each browser's sign-in as a row, so a person sees where they are signed in and can end one (CONTRACT §11).
+"""Each browser's sign-in as a row, so a person sees where they are signed in and can end one (interface §11).
 
 The session id Flask-Login keeps (in the session cookie and the remember-me cookie) is
 `user:epoch:nonce`. The epoch ends every session at once (sign-out, password change, deactivation);

@@ -1,4 +1,4 @@
-"""Settings an admin keeps in the database, over the configuration's defaults (case deadlines, CONTRACT §11).
+"""Settings an admin keeps in the database, over the configuration's defaults (case deadlines, interface §11).
 
 One row per key with a JSON value; the package that owns a setting validates it, this module only stores it
 and audits every change with its value before and after (audit object type `settings`).

@@ -1,4 +1,4 @@
-"""Signed webhook requests (CONTRACT §4): the portal push and the notification gateway sign alike."""
+"""Signed webhook requests (interface §4): the portal push and the notification gateway sign alike."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ def utcnow() -> datetime:
 
 
 def iso(value: datetime | None) -> str | None:
-    """ISO 8601 with offset (CONTRACT §3: times), or None."""
+    """ISO 8601 with offset (interface §3: times), or None."""
     return None if value is None else value.astimezone(UTC).isoformat()
 
 

@@ -1,4 +1,4 @@
-"""People and the audit trail over the API (CONTRACT §11): parse, call one service, shape."""
+"""People and the audit trail over the API (interface §11): parse, call one service, shape."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Flask, g, render_template, request, url_for
+from flask import Blueprint, Flask, Response, current_app, g, render_template, request, send_from_directory, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -28,6 +28,14 @@ def home() -> str:
     cases, cases_total = case_queries.waiting_for(user)
     return render_template("review/my_work.html", lists=worklists.for_user(user), cases=list_items(cases),
                            cases_total=cases_total)
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """The site's icon where every browser looks for it, so no page asks for a missing file."""
+    assert current_app.static_folder is not None
+    return send_from_directory(current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon",
+                               max_age=7 * 24 * 3600)
 
 
 def age(value: datetime | None) -> str:

@@ -76,7 +76,7 @@ class Backend:
         }
 
     def env(self, **extra: str) -> dict[str, str]:
-        """The environment of a server or worker process started on this database (CONTRACT §2 names)."""
+        """The environment of a server or worker process started on this database (interface §2 names)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("WECHAT_", "PORTAL_WEBHOOK"))}
         env.update({
             "HUIYING_INSTANCE": str(self.workdir / "instance"),

@@ -1,4 +1,4 @@
-"""The reports summary (CONTRACT §12) for a year of a 100,000-case register, on SQLite and on PostgreSQL.
+"""The reports summary (interface §12) for a year of a 100,000-case register, on SQLite and on PostgreSQL.
 
 The register is bench/cases.py's: 20 units, 100,000 cases over two years (10 % open), their clocks, counted
 responses and the open cases' timelines (the summary reads no events, so closed cases' timelines are left

@@ -1,4 +1,4 @@
-"""The case clocks an admin sets (CONTRACT §11 case deadline settings), over `CASE_DEADLINES` and 61号/80号.
+"""The case clocks an admin sets (interface §11 case deadline settings), over `CASE_DEADLINES` and 61号/80号.
 
 The whole table is stored at once (`app.settings`, key `case_deadlines`): every level with its clocks, each
 a positive number of clock hours (`h`) or Chinese working days (`wd`). `cases.clock.deadline_table` reads

@@ -60,7 +60,7 @@ def ensure_link(case: Case, statement_id: int, actor: User | None) -> CaseStatem
 
 
 def link_statements(statement_id: int, case_ids: Iterable[int], actor: User) -> list[Case]:
-    """Make a statement's links exactly `case_ids` (CONTRACT §8); unknown or invisible ids are 400 on `case_ids`.
+    """Make a statement's links exactly `case_ids` (interface §8); unknown or invisible ids are 400 on `case_ids`.
 
     Call after the statement is flushed (it needs its id), inside the statement service's transaction:
     nothing is committed here. Links of an already published statement are kept.

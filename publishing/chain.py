@@ -36,7 +36,7 @@ _SORT = orjson.OPT_SORT_KEYS
 
 def canonical_body(seq: int, kind: str, statement_id: int, revision_hash: str, at: str, payload_text: str,
                    prev_hash: str) -> bytes:
-    """canonical(entry without "hash") from the payload's stored JSON text (CONTRACT §3).
+    """canonical(entry without "hash") from the payload's stored JSON text (interface §3).
 
     orjson does it six times faster and writes the same bytes as `json.dumps(sort_keys=True,
     separators=(",", ":"), ensure_ascii=False)` except for floats below 1e-4 (`1e-7` for `1e-07`,

@@ -1,4 +1,4 @@
-"""`huiying worker` and `huiying ledger …` (CONTRACT §1)."""
+"""`huiying worker` and `huiying ledger …` (interface §1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""更正: what a correction says about the statement it corrects, on every channel (CONTRACT §3 `corrects`).
+"""更正: what a correction says about the statement it corrects, on every channel (interface §3 `corrects`).
 
 Chinese government sites head a correction with 更正说明 and name the original (原文) with its date; the
 original in turn says it was corrected and where. Channels other than the portal pages get the same facts in

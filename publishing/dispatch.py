@@ -53,7 +53,7 @@ def _dispatch(d: Delivery, token: str) -> Dispatch:
 
 
 def _hash_holds(d: Delivery) -> bool:
-    """The text about to go out is exactly the approved text (CONTRACT rule 5)."""
+    """The text about to go out is exactly the approved text (interface §3, rule 5)."""
     rel = d.release
     rev = rel.revision
     return (

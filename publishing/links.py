@@ -1,4 +1,4 @@
-"""Links in a statement to the portal's own release pages that lead nowhere (CONTRACT §10 `dead_internal_link`)."""
+"""Links in a statement to the portal's own release pages that lead nowhere (interface §10 `dead_internal_link`)."""
 
 from __future__ import annotations
 

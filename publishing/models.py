@@ -7,7 +7,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, ColumnElement, ForeignKey, Index, String, Text, UniqueConstraint, and_, text
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -65,6 +66,16 @@ class Release(db.Model):
         back_populates="release", order_by="Delivery.channel", lazy="selectin"
     )
 
+    @hybrid_property
+    def cancelled(self) -> bool:
+        """取消发布: stopped before its go-live time, so nothing went out (the statement still ends `retracted`)."""
+        return self.retracted_at is not None and self.retracted_at < self.go_live_at
+
+    @cancelled.inplace.expression
+    @classmethod
+    def _cancelled_expression(cls) -> ColumnElement[bool]:
+        return and_(cls.retracted_at.is_not(None), cls.retracted_at < cls.go_live_at)
+
 
 class Delivery(db.Model):
     """One statement × one channel: the outbox row a worker claims, sends and settles."""
@@ -98,7 +109,7 @@ class Delivery(db.Model):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Ids a channel got back from the outside world, stored the moment they were returned.
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    #: What the channel showed when read back after publication (publishing/readback.py, CONTRACT §10).
+    #: What the channel showed when read back after publication (publishing/readback.py, interface §10).
     readback: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: When a read-back is (next) due; the worker's sweep re-queues it, so a lost job or a flushed Redis loses none.
     readback_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
@@ -113,7 +124,7 @@ class Delivery(db.Model):
 
 
 class LedgerEntry(db.Model):
-    """One line of the permanent record; hash-chained to the one before (CONTRACT §3 Ledger)."""
+    """One line of the permanent record; hash-chained to the one before (interface §3 Ledger)."""
 
     __tablename__ = "ledger_entries"
     __table_args__ = (

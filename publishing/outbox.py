@@ -54,7 +54,7 @@ def backoff(attempts: int) -> timedelta:
 
 
 def lease() -> timedelta:
-    """How long a claim holds before another worker may take over (CONTRACT §4: within 60 s)."""
+    """How long a claim holds before another worker may take over (interface §4: within 60 s)."""
     return timedelta(seconds=float(current_app.config["DELIVERY_LEASE_SECONDS"]))
 
 
@@ -308,7 +308,7 @@ def succeed(delivery_id: int, token: str, *, url: str | None, external_id: str |
     """The channel has the statement out: record it, and the ledger entry once every channel is out.
 
     One commit settles the attempt: the delivery, the statement, the ledger entry, and the read-back's due
-    time (CONTRACT §10), whose job is queued after the commit (the sweep queues it should that be lost).
+    time (interface §10), whose job is queued after the commit (the sweep queues it should that be lost).
     `statement_id`: the delivery's, when the caller knows it (saves reading the row twice).
     """
     begin_write()

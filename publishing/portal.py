@@ -16,7 +16,7 @@ from publishing import corrections
 from publishing.channels import Dispatch, PermanentError, Published, TransientError
 from review import renderings
 
-WEBHOOK_TIMEOUT = 10  # CONTRACT §4: a request times out after at most 10 s
+WEBHOOK_TIMEOUT = 10  # interface §4: a request times out after at most 10 s
 MAX_ANSWER = 64 * 1024  # a CMS's answer is a small JSON object; more is not read
 
 
@@ -30,7 +30,7 @@ class PortalChannel:
 
     def prepare(self, job: Dispatch) -> dict[str, Any]:
         """Stored with the claim of the attempt that publishes: the webhook's `published_at`, fixed once so
-        every retry sends the same body (CONTRACT §4), at no commit of its own."""
+        every retry sends the same body (interface §4), at no commit of its own."""
         if current_app.config.get("PORTAL_WEBHOOK_URL") and job.data.get("published_at") is None:
             return {"published_at": utcnow().isoformat()}
         return {}

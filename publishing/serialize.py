@@ -1,4 +1,4 @@
-"""Publishing's part of the statement object: deliveries and ledger_seq (CONTRACT §3)."""
+"""Publishing's part of the statement object: deliveries and ledger_seq (interface §3)."""
 
 from __future__ import annotations
 

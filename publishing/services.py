@@ -133,7 +133,7 @@ def cancel(actor: User, statement_id: int, data: Any) -> Statement:
 
     Nothing has been said yet, so nothing goes on the public record: no ledger entry, no public page. A
     WeChat draft made ahead of go-live is deleted by the channel's take-down; the statement ends
-    `retracted` (CONTRACT §3 statuses), and the drafter starts again from its text if it is still wanted.
+    `retracted` (interface §3 statuses), and the drafter starts again from its text if it is still wanted.
     """
     rules.require_role(actor, Role.LEADER)
     begin_write()
@@ -162,7 +162,7 @@ def cancel(actor: User, statement_id: int, data: Any) -> Statement:
 
 
 def retry_delivery(actor: User, statement_id: int, channel: str) -> Delivery:
-    """Office or the unit's leader sends a failed delivery again (CONTRACT …/deliveries/{channel}/retry)."""
+    """Office or the unit's leader sends a failed delivery again (interface §3)."""
     rules.require_role(actor, Role.OFFICE, Role.LEADER)
     begin_write()
     st = get_statement(actor, statement_id, for_update=True)

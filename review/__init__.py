@@ -29,7 +29,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(cli.terms_group)
     app.register_blueprint(media.bp)
     app.register_blueprint(views.bp)
-    app.register_blueprint(terms_page.bp)  # /admin/terms: the admin's term lists (CONTRACT §11)
+    app.register_blueprint(terms_page.bp)  # /admin/terms: the admin's term lists (interface §11)
     app.register_blueprint(delegation_views.api)
     app.register_blueprint(delegation_views.bp)
     app.register_blueprint(evidence.api)

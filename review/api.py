@@ -1,4 +1,4 @@
-"""Statements API (CONTRACT §3): parse, call one service, shape the answer."""
+"""Statements API (interface §3): parse, call one service, shape the answer."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Which channels this deployment can publish to (CONTRACT §13).
+"""Which channels this deployment can publish to (interface §13).
 
 The portal always; WeChat only with a real account (`WECHAT_APP_ID`) or the built-in sandbox
 (`WECHAT_SANDBOX=1`). A statement naming an unavailable channel would be approved and then fail at

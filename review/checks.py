@@ -1,4 +1,4 @@
-"""Pre-publication checks (CONTRACT §10): what a text must not say, or should be read twice, before it goes out.
+"""Pre-publication checks (interface §10): what a text must not say, or should be read twice, before it goes out.
 
 Every revision is checked when it is saved and the findings are stored with it, so every signer sees the
 same list beside the same text. A `block` finding stops submission and the leader's approval; a `warn`
@@ -57,7 +57,7 @@ class Code(enum.StrEnum):
     CHECKS_INCOMPLETE = "checks_incomplete"
 
 
-#: CONTRACT §10 defaults: what could hurt once published blocks; what needs a human eye warns.
+#: interface §10 defaults: what could hurt once published blocks; what needs a human eye warns.
 SEVERITY: dict[Code, Severity] = {
     Code.SENSITIVE_TERM: Severity.BLOCK,
     Code.PERSONAL_ID: Severity.BLOCK,

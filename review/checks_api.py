@@ -1,4 +1,4 @@
-"""Checks and term lists over HTTP (CONTRACT §10): the editor's as-you-type check, the admin's lists."""
+"""Checks and term lists over HTTP (interface §10): the editor's as-you-type check, the admin's lists."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`huiying terms import FILE`: load term lists from a text file (CONTRACT §10)."""
+"""`huiying terms import FILE`: load term lists from a text file (interface §10)."""
 
 from __future__ import annotations
 

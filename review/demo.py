@@ -1,4 +1,4 @@
-"""Demo term lists: enough for the pre-publication checks to show what they catch (CONTRACT §10)."""
+"""Demo term lists: enough for the pre-publication checks to show what they catch (interface §10)."""
 
 from __future__ import annotations
 

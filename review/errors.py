@@ -1,4 +1,4 @@
-"""The workflow's own refusals (CONTRACT §3 rules 1–3)."""
+"""The workflow's own refusals (interface §3 rules 1–3)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class StageNotReady(HuiyingError):
 
 
 class ChecksFailed(HuiyingError):
-    """The text has a `block` finding of the pre-publication checks (CONTRACT §10): fix it first."""
+    """The text has a `block` finding of the pre-publication checks (interface §10): fix it first."""
 
     status, code = 409, "checks_failed"
 

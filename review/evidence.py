@@ -7,67 +7,33 @@ served only to people who may see a statement whose confirmation names it — un
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from pathlib import Path
 
 from flask import Blueprint, Response, jsonify, request, send_file
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from PIL import Image as PILImage
-from PIL import UnidentifiedImageError
 from sqlalchemy import select
 
 from app import audit
 from app.api import actor, api_blueprint
+from app.documents import clean_name, document_kind
 from app.errors import Invalid, NotFound, TooLarge
 from app.extensions import db
 from app.models import Role, User
 from app.openapi import Out, operation
 from app.storage import write_atomically
 from review import rules
-from review.media import TooManyPixels, media_root, open_bounded
+from review.media import media_root
 from review.models import Confirmation, Evidence
 
 MAX_EVIDENCE_BYTES = 5 * 1024 * 1024
 UPLOADERS = (Role.DRAFTER, Role.OFFICE)  # who records confirmations
-_IMAGES = {"PNG": ("png", "image/png"), "JPEG": ("jpg", "image/jpeg"), "GIF": ("gif", "image/gif"),
-           "WEBP": ("webp", "image/webp")}
-_NAME_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]+")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def evidence_path(sha256: str, ext: str) -> Path:
     return media_root() / "evidence" / sha256[:2] / f"{sha256}.{ext}"
-
-
-def _kind(data: bytes) -> tuple[str, str]:
-    """(ext, mime) of a PDF or an image, judged by the bytes; Invalid for anything else."""
-    if data.startswith(b"%PDF-"):
-        # a PDF ends with its trailer; a file cut short (or something else with a PDF header) is refused
-        if b"%%EOF" not in data[-2048:]:
-            raise Invalid(_("文件不是完整的 PDF"), fields={"file": _("PDF 文件不完整或已损坏")})
-        return "pdf", "application/pdf"
-    try:
-        with open_bounded(data) as probe:
-            fmt = probe.format
-            probe.verify()
-        with open_bounded(data) as img:
-            img.load()
-    except TooManyPixels:
-        raise TooLarge(_("图片像素过多（最多 6400 万像素）"),
-                       fields={"file": _("图片像素过多（最多 6400 万像素）")}) from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, PILImage.DecompressionBombError):
-        fmt = None
-    if fmt not in _IMAGES:
-        raise Invalid(_("只能上传 PDF 或图片"), fields={"file": _("只支持 PDF、PNG、JPEG、GIF、WebP 文件")})
-    return _IMAGES[fmt]
-
-
-def clean_name(name: str) -> str:
-    """The uploaded file's name as people will read it: no path, no control characters, ≤ 128 characters."""
-    base = _NAME_UNSAFE.sub("_", os.path.basename(name.replace("\\", "/"))).strip(" .")
-    return base[-128:]
 
 
 def save(actor: User, data: bytes, name: str = "") -> Evidence:
@@ -77,7 +43,7 @@ def save(actor: User, data: bytes, name: str = "") -> Evidence:
         raise TooLarge(_("证明材料不能超过 5 MB"), fields={"file": _("证明材料不能超过 5 MB")})
     if not data:
         raise Invalid(_("请选择文件"), fields={"file": _("文件为空")})
-    ext, mime = _kind(data)
+    ext, mime = document_kind(data)
     digest = hashlib.sha256(data).hexdigest()
     existing = db.session.get(Evidence, digest)
     if existing is not None:

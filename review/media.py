@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, send_file
@@ -15,6 +11,7 @@ from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
 
 from app import audit
+from app.documents import TooManyPixels, open_bounded  # noqa: F401 (wechat imports them from here)
 from app.errors import Invalid, NotFound, TooLarge
 from app.extensions import db
 from app.models import Role, User
@@ -23,9 +20,6 @@ from review import rules
 from review.models import Image
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
-#: Decoded pixels an image may have (CONTRACT §11): a 640 KB PNG of 13000×13000 would take 650 MB to decode.
-MAX_IMAGE_PIXELS = 64_000_000
-PILImage.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS  # Pillow's own guard, for any open this module does not wrap
 UPLOADERS = (Role.DRAFTER, Role.OFFICE)
 _FORMATS = {"PNG": ("png", "image/png"), "JPEG": ("jpg", "image/jpeg"), "GIF": ("gif", "image/gif"),
             "WEBP": ("webp", "image/webp")}
@@ -38,29 +32,6 @@ def media_root() -> Path:
 
 def media_path(sha256: str, ext: str) -> Path:
     return media_root() / sha256[:2] / f"{sha256}.{ext}"
-
-
-class TooManyPixels(Exception):
-    """An image whose header promises more than `MAX_IMAGE_PIXELS`: refused before anything is decoded."""
-
-
-@contextmanager
-def open_bounded(data: bytes) -> Iterator[PILImage.Image]:
-    """Open an image (header only) and refuse it before decoding when it has too many pixels.
-
-    Pillow's DecompressionBombWarning is an error here, and the size is checked explicitly too, since
-    warning filters are process-wide and another thread may have changed them.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", PILImage.DecompressionBombWarning)
-        try:
-            opened = PILImage.open(io.BytesIO(data))
-        except (PILImage.DecompressionBombWarning, PILImage.DecompressionBombError) as error:
-            raise TooManyPixels(str(error)) from None
-    with opened as img:
-        if img.width * img.height > MAX_IMAGE_PIXELS:
-            raise TooManyPixels(f"{img.width}×{img.height}")
-        yield img
 
 
 def read_image(image: Image) -> bytes:

@@ -17,7 +17,7 @@ from app.timeutil import UTCDateTime, utcnow
 
 
 def canonical(value: Any) -> bytes:
-    """CONTRACT §3: sorted keys, no spaces, UTF-8, non-ASCII kept."""
+    """interface §3: sorted keys, no spaces, UTF-8, non-ASCII kept."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 

@@ -8,12 +8,13 @@ with the very functions publishing uses, so a preview never differs from what go
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from markupsafe import Markup
 
 from app.errors import Invalid
+from app.models import Unit
 from review import renderings
 from review.models import Channel, Revision, Statement
 from review.render import structure_problem
@@ -26,6 +27,20 @@ TextRenderer = Callable[[str], str]
 _RENDERERS: dict[str, Renderer] = {Channel.PORTAL.value: lambda rev: renderings.html("portal", rev.body)}
 _TEXT_RENDERERS: dict[str, TextRenderer] = {Channel.PORTAL.value: lambda body: renderings.html("portal", body,
                                                                                              store=False)}
+
+
+#: (speaker, unit name) → the byline a channel prints; (body, unit's cover sha256, store) → the cover's URL.
+Byline = Callable[[str, str], str]
+Cover = Callable[..., str]
+_BYLINES: dict[str, Byline] = {}
+_COVERS: dict[str, Cover] = {}
+
+
+def register_card(channel: str, byline: Byline, cover: Cover) -> None:
+    """Called by a channel that prints its own byline and shows a cover (WeChat's author and thumb), so the
+    preview shows the very ones that go out."""
+    _BYLINES[channel] = byline
+    _COVERS[channel] = cover
 
 
 def register(channel: str, renderer: Renderer, text_renderer: TextRenderer | None = None) -> None:
@@ -80,6 +95,11 @@ class ChannelPreview:
     channels: list[str]
     html: dict[str, str]
     problem: str | None = None
+    #: 发言人 on the portal page: the statement's author, as publishing names the speaker.
+    speaker: str = ""
+    #: Per channel with a card of its own (WeChat): the byline it prints and its cover's URL.
+    bylines: dict[str, str] = field(default_factory=dict)
+    covers: dict[str, str] = field(default_factory=dict)
 
     @property
     def share_digest(self) -> str:
@@ -93,17 +113,27 @@ class ChannelPreview:
 SHARE_DIGEST_CHARS = 54
 
 
+def _cards(speaker: str, unit: Unit, body: str, *, store: bool) -> dict[str, dict[str, str]]:
+    return {"bylines": {c: byline(speaker, unit.name) for c, byline in _BYLINES.items()},
+            "covers": {c: cover(body, unit.wechat_cover, store=store) for c, cover in _COVERS.items()}}
+
+
 def for_statement(st: Statement) -> ChannelPreview:
-    """The preview of a saved statement (the review forms): the same renderers as `render`."""
+    """The preview of a saved statement (the review forms): the same renderers as `render`, the byline
+    publishing gives (the author speaks) and the cover the channel uploads."""
     rev = revision_for_channels(st)
     html = {channel: render(st, channel) for channel in _RENDERERS}
-    return ChannelPreview(rev.title, rev.digest, st.unit.name, list(st.channels), html)
+    return ChannelPreview(rev.title, rev.digest, st.unit.name, list(st.channels), html, speaker=st.author.name,
+                          **_cards(st.author.name, st.unit, rev.body, store=True))
 
 
-def for_draft(title: str, digest: str, body: str, channels: list[str], unit: str) -> ChannelPreview:
+def for_draft(title: str, digest: str, body: str, channels: list[str], unit: Unit, speaker: str) -> ChannelPreview:
     """The preview of what an editor holds now (before any save); a text too convoluted shows why instead."""
+    body = body.replace("\r\n", "\n")
     try:
-        html = render_text(body.replace("\r\n", "\n"))
+        html = render_text(body)
     except Invalid as refused:
-        return ChannelPreview(title, digest, unit, channels, {}, (refused.fields or {}).get("body"))
-    return ChannelPreview(title, digest, unit, channels, html)
+        return ChannelPreview(title, digest, unit.name, channels, {}, (refused.fields or {}).get("body"),
+                              speaker=speaker, bylines={c: b(speaker, unit.name) for c, b in _BYLINES.items()})
+    return ChannelPreview(title, digest, unit.name, channels, html, speaker=speaker,
+                          **_cards(speaker, unit, body, store=False))

@@ -1,4 +1,4 @@
-"""The statement object of CONTRACT §3 straight from rows: the read API's fast path.
+"""The statement object of interface §3 straight from rows: the read API's fast path.
 
 `review.serialize.statement_json` builds the same object from ORM instances, one lazy load at a time (a
 dozen queries for one statement); here a page of statements costs two Core queries in review — the

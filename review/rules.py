@@ -16,7 +16,7 @@ STAGE_ROLE = {Stage.EXPERT: Role.EXPERT, Stage.LEADER: Role.LEADER}
 
 
 def pending_stage(statement: Statement, experts_required: int) -> Stage | None:
-    """The stage an in-review statement waits on (CONTRACT rule 2), counting only the current revision."""
+    """The stage an in-review statement waits on (interface §3, rule 2), counting only the current revision."""
     if statement.status != Status.IN_REVIEW:
         return None
     decisions = statement.current_decisions()
@@ -38,7 +38,7 @@ def refresh(statement: Statement, experts_required: int) -> None:
 
 
 def can_see(user: User, statement: Statement) -> bool:
-    """Office and admin see every unit; everyone else their own unit (CONTRACT §3 visibility)."""
+    """Office and admin see every unit; everyone else their own unit (interface §3 visibility)."""
     return user.sees_all_units or statement.unit_id == user.unit_id
 
 
@@ -49,7 +49,7 @@ def require_role(user: User, *roles: Role) -> None:
 
 
 def require_own_unit(user: User, statement: Statement, *, office_may: bool = False) -> None:
-    """403 wrong_unit for another unit's statement (CONTRACT rule 4)."""
+    """403 wrong_unit for another unit's statement (interface §3, rule 4)."""
     if statement.unit_id == user.unit_id:
         return
     if office_may and user.has_role(Role.OFFICE):
@@ -58,7 +58,7 @@ def require_own_unit(user: User, statement: Statement, *, office_may: bool = Fal
 
 
 def require_may_review(user: User, statement: Statement, verdict: str | None) -> None:
-    """Separation of duties (CONTRACT rule 3), about the text and not the round.
+    """Separation of duties (interface §3, rule 3), about the text and not the round.
 
     Nobody who wrote any revision of the statement reviews it; nobody approves the same revision hash
     twice — at another stage, in a later round (sent back and resubmitted unchanged), or after an edit

@@ -1,4 +1,4 @@
-"""Statements' request and answer models (CONTRACT §3, §10): the shape every client must send, and what it gets.
+"""Statements' request and answer models (interface §3, §10): the shape every client must send, and what it gets.
 
 `review/validation.py` validates with these, then checks what needs the database (the unit, the images,
 the Markdown's structure, the channels this deployment has); openapi.json describes the same models.
@@ -216,7 +216,7 @@ class DeliveryOut(Out):
 
 
 class StatementOut(Out):
-    """A statement (CONTRACT §3)."""
+    """A statement (interface §3)."""
 
     requested_reviewers: list[str] = Field(default_factory=list, description=(
         "usernames of the experts the drafter asked for at the last submit (empty: any expert of the unit)"))

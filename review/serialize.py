@@ -1,4 +1,4 @@
-"""The statement object of CONTRACT §3, as JSON-ready data."""
+"""The statement object of interface §3, as JSON-ready data."""
 
 from __future__ import annotations
 

@@ -102,7 +102,7 @@ def _new_revision(st: Statement, actor: User, title: str, digest: str, body: str
 
 
 def _require_checks_pass(st: Statement) -> None:
-    """409 checks_failed while the current text has a `block` finding (CONTRACT §10)."""
+    """409 checks_failed while the current text has a `block` finding (interface §10)."""
     rev = st.current_revision
     assert rev is not None
     # checked again when never checked, or when the time budget ran out while saving (it may pass now)
@@ -115,14 +115,14 @@ def _require_checks_pass(st: Statement) -> None:
 
 
 def create(actor: User, data: Mapping[str, Any]) -> Statement:
-    """A drafter starts a statement for their unit (CONTRACT POST /statements)."""
+    """A drafter starts a statement for their unit (interface §3)."""
     rules.require_role(actor, Role.DRAFTER)
     begin_write()
     if isinstance(data, Mapping) and isinstance(data.get("unit"), str) and data["unit"] != actor.unit.code:
         if Unit.by_code(data["unit"]) is not None:
             raise WrongUnit(_("只能为本单位起草回应"))
     values = statement_input(data, creating=True)
-    channels = values.channels or available_channels()  # without WeChat configured: ["portal"] (CONTRACT §13)
+    channels = values.channels or available_channels()  # without WeChat configured: ["portal"] (interface §13)
     assert values.title is not None and values.body is not None
     check_wechat_title(values.title, channels)
     priority = values.priority or Priority.NORMAL
@@ -177,7 +177,7 @@ def correct(actor: User, statement_id: int) -> Statement:
 
 
 def edit(actor: User, statement_id: int, data: Mapping[str, Any]) -> Statement:
-    """A new revision; in review it restarts the review at the expert stage (CONTRACT PUT)."""
+    """A new revision; in review it restarts the review at the expert stage (interface §3)."""
     rules.require_role(actor, Role.DRAFTER)
     begin_write()
     st = get_statement(actor, statement_id, for_update=True)
@@ -257,7 +257,7 @@ def submit(actor: User, statement_id: int, data: Mapping[str, Any] | None = None
 
 
 def decide(actor: User, statement_id: int, data: Mapping[str, Any]) -> Decision:
-    """An expert's or leader's decision on one revision hash (CONTRACT rules 1–5)."""
+    """An expert's or leader's decision on one revision hash (interface §3, rules 1–5)."""
     delegation.require_role(actor, Role.EXPERT, Role.LEADER)  # held, or held for someone away (代理)
     stage_asked = data.get("stage") if isinstance(data, Mapping) else None
     if stage_asked in (Stage.EXPERT, Stage.LEADER):
@@ -315,7 +315,7 @@ def decide(actor: User, statement_id: int, data: Mapping[str, Any]) -> Decision:
 
 
 def confirm(actor: User, statement_id: int, data: Mapping[str, Any]) -> Confirmation:
-    """Record that another body confirmed this revision (CONTRACT POST /confirmations)."""
+    """Record that another body confirmed this revision (interface §3)."""
     rules.require_role(actor, Role.DRAFTER, Role.OFFICE)
     begin_write()
     st = get_statement(actor, statement_id, for_update=True)

@@ -49,7 +49,7 @@ class Terms(db.Model):
 
 
 def current() -> dict[str, Any]:
-    """The lists as CONTRACT §10 shows them, with each list's version."""
+    """The lists as interface §10 shows them, with each list's version."""
     rows = {row.kind: row for row in db.session.scalars(select(Terms))}
     out: dict[str, Any] = {kind.value: list(rows[kind].items) if kind in rows else [] for kind in Kind}
     out["versions"] = {kind.value: rows[kind].version if kind in rows else 0 for kind in Kind}

@@ -79,7 +79,7 @@ def check_body_images(body: str) -> str | None:
 
 
 def statement_input(data: Any, *, creating: bool) -> StatementInput:
-    """Validate a POST/PUT statement body (CONTRACT §3) with its model (review/schemas.py), then what the
+    """Validate a POST/PUT statement body (interface §3) with its model (review/schemas.py), then what the
     model cannot know: the Markdown's structure, the images, the unit, a go-live time still ahead."""
     values = parse(StatementCreate if creating else StatementFields, data)
     errors = _Errors()
@@ -114,7 +114,7 @@ def statement_input(data: Any, *, creating: bool) -> StatementInput:
 
 
 def check_wechat_title(title: str, channels: list[str], errors_field: str = "title") -> None:
-    """WeChat allows 32 characters of title (CONTRACT §3 POST /statements)."""
+    """WeChat allows 32 characters of title (interface §3 POST /statements)."""
     if Channel.WECHAT in channels and len(title) > WECHAT_TITLE_MAX:
         raise Invalid(
             _("选择微信渠道时标题不能超过 %(n)d 个字符（当前 %(m)d 个）", n=WECHAT_TITLE_MAX, m=len(title)),

@@ -27,7 +27,7 @@ LIMIT = 20
 def _not_mine(user: User) -> ColumnElement[bool]:
     """Statements the user may still review: never wrote a revision of, never approved this text."""
     wrote = exists().where(Revision.statement_id == Statement.id, Revision.author_id == user.id)
-    # separation of duties is by text (CONTRACT rule 3): an approval of this exact hash in any round counts
+    # separation of duties is by text (interface §3, rule 3): an approval of this exact hash in any round counts
     current_hash = (select(Revision.hash).where(Revision.id == Statement.current_revision_id)
                     .correlate_except(Revision).scalar_subquery())
     approved = exists().where(

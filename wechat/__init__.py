@@ -27,9 +27,15 @@ def init_app(app: Flask) -> None:
     renderings.register(WechatChannel.name, RENDERER_VERSION, "wechat.render:article_parts")  # rendered once
     preview.register(WechatChannel.name, lambda rev: article(rev.body).html,
                      lambda body: article(body, store=False).html)
+    # the byline and cover the article goes out with, in every preview (issue 27: the leader sees what goes out)
+    from wechat import cover
+    from wechat.channel import author_field
+
+    preview.register_card(WechatChannel.name, author_field, cover.preview_url)
+    app.register_blueprint(cover.bp)
     csrf.exempt(callback_bp)  # WeChat signs its pushes; it knows nothing of our forms
     app.register_blueprint(callback_bp)
-    if not wechat_sandbox_served(app.config):  # CONTRACT §13: only with WECHAT_SANDBOX=1 and no real account
+    if not wechat_sandbox_served(app.config):  # interface §13: only with WECHAT_SANDBOX=1 and no real account
         return
     from wechat.sandbox import bp as sandbox_bp
 

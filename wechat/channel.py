@@ -26,6 +26,7 @@ from publishing.channels import Dispatch, PermanentError, Published, TransientEr
 from review.render import MEDIA_SRC
 from wechat import client, images
 from wechat.client import WechatClient, WechatPermanent
+from wechat.cover import cover_sha256
 from wechat.render import ContentLimitError, article, check_limits, with_correction_notice
 
 #: freepublish/get's publish_status values other than 0 (success) and 1 (publishing).
@@ -76,13 +77,14 @@ def _since(job: Dispatch, key: str) -> timedelta:
     return utcnow() - datetime.fromisoformat(value) if value else timedelta(0)
 
 
-def _author(job: Dispatch) -> str:
-    """The speaker, else the unit, whichever fits the field; WeChat accepts an empty author."""
-    return next((name for name in (job.speaker, job.unit_name) if name and len(name) <= AUTHOR_MAX_CHARS), "")
+def author_field(speaker: str, unit_name: str) -> str:
+    """The article's author as sent (and previewed): the speaker, else the unit, whichever fits the field;
+    WeChat accepts an empty author."""
+    return next((name for name in (speaker, unit_name) if name and len(name) <= AUTHOR_MAX_CHARS), "")
 
 
 class WechatChannel:
-    """Publishes approved statements to the official account (CONTRACT §5)."""
+    """Publishes approved statements to the official account (interface §5)."""
 
     name = "wechat"
 
@@ -114,11 +116,10 @@ class WechatChannel:
             uploaded[src] = images.body_image_url(api, _sha256(src))
         html = with_correction_notice(article(job.body, image_url=uploaded.__getitem__).html, corrects)
         self._check(job, html)
-        cover = _sha256(estimate.images[0]) if estimate.images else job.unit_cover
-        thumb_media_id = images.cover_media_id(api, cover)
+        thumb_media_id = images.cover_media_id(api, cover_sha256(estimate.images, job.unit_cover))
         answer = api.draft.add([{
             "title": job.title,
-            "author": _author(job),
+            "author": author_field(job.speaker, job.unit_name),
             "digest": job.digest,
             "content": html,
             "content_source_url": job.portal_url,

@@ -1,4 +1,4 @@
-"""WeChat's draft limits as a pre-publication check (CONTRACT §10 `wechat_limit`), so a text that cannot go
+"""WeChat's draft limits as a pre-publication check (interface §10 `wechat_limit`), so a text that cannot go
 out on the official account is stopped before anyone signs it, not at go-live."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Reading a published WeChat article back (CONTRACT §10): `freepublish/getarticle`, compared with the
+"""Reading a published WeChat article back (interface §10): `freepublish/getarticle`, compared with the
 article HTML the channel rendered from the approved text."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 // Pre-publication checks as you type: after a pause, POST the editor's text to /api/v1/checks and list
-// what saving it would record (CONTRACT §10). No page reload; nothing is saved by this call.
+// what saving it would record (interface §10). No page reload; nothing is saved by this call.
 (function () {
   "use strict";
   var panel = document.getElementById("live-checks");

@@ -27,7 +27,7 @@
   }
 
   function insertBlock(text) {
-    // a block (image, figure) on lines of its own
+    // a block (an image with its caption) on lines of its own
     var start = body.selectionStart;
     var before = body.value.slice(0, start);
     var pad = !before || /\n\n$/.test(before) ? "" : /\n$/.test(before) ? "\n" : "\n\n";
@@ -108,17 +108,19 @@
     });
   }
 
-  // Images: uploaded first, then inserted with their description (alt) and, if given, a caption (a figure).
+  // Images: uploaded first, then inserted as Markdown with their description (alt) and, if given, a caption
+  // on the line beneath in italics, which every channel shows under the image (no raw HTML in the text).
   function imageMarkdown(url) {
     var altEl = document.getElementById("image-alt");
     var capEl = document.getElementById("image-caption");
     var alt = altEl ? altEl.value.trim() : "";
-    var caption = capEl ? capEl.value.trim() : "";
+    var caption = capEl ? capEl.value.trim().replace(/\s+/g, " ") : "";
     if (altEl) altEl.value = "";
     if (capEl) capEl.value = "";
-    if (!caption) return "![" + alt.replace(/[\[\]]/g, "") + "](" + url + ")";
-    var esc = function (s) { return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/"/g, "&quot;"); };
-    return '<figure>\n<img src="' + url + '" alt="' + esc(alt) + '">\n<figcaption>' + esc(caption) + "</figcaption>\n</figure>";
+    var image = "![" + (alt || caption).replace(/[\[\]]/g, "") + "](" + url + ")";
+    if (!caption) return {text: image, block: false};
+    // Markdown's own characters in the caption stay characters, not emphasis or links
+    return {text: image + "\n*" + caption.replace(/([\\`*_\[\]])/g, "\\$1") + "*", block: true};
   }
 
   function upload(file) {
@@ -136,8 +138,8 @@
         return;
       }
       var md = imageMarkdown(result.json.url);
-      if (md.charAt(0) === "<") insertBlock(md);
-      else replaceSelection(function () { return {text: md}; });
+      if (md.block) insertBlock(md.text);
+      else replaceSelection(function () { return {text: md.text}; });
       if (imagePanel) imagePanel.hidden = true;
       if (status) status.textContent = "";
     }).catch(function () {
@@ -264,17 +266,9 @@
   form.addEventListener("input", typed);
   form.addEventListener("change", typed);
 
-  // A copy from an earlier visit: offered, never forced; one already submitted from this tab is dropped,
-  // unless that submit ended at the sign-in page (the session had expired and the text never arrived).
+  // A copy from an earlier visit: offered, never forced. A save that went through has dropped it already
+  // (the page after the save runs saved.js); one refused, or lost to an expired session, is still here.
   var saved = read();
-  var marker = null;
-  try { marker = window.sessionStorage.getItem("huiying:submitted"); } catch (e) { marker = null; }
-  var refused = !!document.querySelector(".form-error") || /\/login/.test(document.referrer);
-  if (saved && marker === key && !refused && store) {
-    store.removeItem(key);
-    saved = null;
-  }
-  try { window.sessionStorage.removeItem("huiying:submitted"); } catch (e) { /* ignore */ }
   if (saved && saved.values && !same(saved.values, original) && notice) {
     var when = new Date(saved.at);
     notice.querySelector("[data-when]").textContent =
@@ -291,11 +285,9 @@
     });
   }
 
-  form.addEventListener("submit", function (e) {
+  form.addEventListener("submit", function () {
     submitting = true;
-    keep();
-    if (e.submitter && e.submitter.name === "preview") return;  // shown again, not saved
-    try { window.sessionStorage.setItem("huiying:submitted", key); } catch (err) { /* ignore */ }
+    keep();  // until the server says the text arrived (saved.js), this copy is the only one
   });
   window.addEventListener("beforeunload", function (e) {
     if (!submitting) keep();  // the last keystrokes, not yet written by the pause timer

@@ -1,4 +1,4 @@
-"""`/account` (CONTRACT §11): every person sees their own open sessions (device and browser, address, signed in
+"""`/account` (interface §11): every person sees their own open sessions (device and browser, address, signed in
 at, last seen) and tokens, and can end one session, or all the others, from any of them."""
 
 from __future__ import annotations

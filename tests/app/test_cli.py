@@ -1,4 +1,4 @@
-"""The `huiying` command as an operator types it (CONTRACT §1)."""
+"""The `huiying` command as an operator types it (interface §1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The responsibility register (CONTRACT §11): who may change it, what it refuses, how it reads back."""
+"""The responsibility register (interface §11): who may change it, what it refuses, how it reads back."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from flask import Flask
 from playwright.sync_api import expect
 
 from tests.app.test_admin import Institution
-from tests.review.test_browser import PHONE, assert_fits_the_phone, phone  # noqa: F401
+from tests.review.test_browser import PHONE, assert_fits_the_phone, open_menu, phone  # noqa: F401
 from tests.review.test_browser import sign_in as phone_sign_in
 
 pytestmark = pytest.mark.browser
@@ -20,6 +20,7 @@ def test_admin_edits_terms_and_deadlines_on_a_phone(app: Flask, server: str, pho
     assert PHONE["width"] == 390
     phone_sign_in(phone, server, inst.admin.user.username)
 
+    open_menu(phone)
     phone.get_by_role("link", name="词表").click()
     expect(phone.locator("h1")).to_have_text("词表")
     assert_fits_the_phone(phone)
@@ -31,6 +32,7 @@ def test_admin_edits_terms_and_deadlines_on_a_phone(app: Flask, server: str, pho
     assert inst.admin.get("/terms").get_json()["leaders"] == [{"name": "张建国", "title": "院长"}]
     assert_fits_the_phone(phone)
 
+    open_menu(phone)
     phone.get_by_role("link", name="处置时限").click()
     expect(phone.locator("h1")).to_have_text("舆情处置时限")
     assert_fits_the_phone(phone)

@@ -24,6 +24,7 @@ from review.models import Statement
 from tests.cases.helpers import Cast
 from tests.factories import PASSWORD
 from tests.publishing.helpers import drain
+from tests.review.test_browser import open_menu
 
 pytestmark = pytest.mark.browser
 
@@ -86,6 +87,7 @@ def test_a_case_from_intake_to_a_published_answer_on_phones(app: Flask, server: 
 
     # 院办公室 registers the case from the register, on the intake form
     office = phones.of("office")
+    open_menu(office)  # on a phone the menu folds behind 菜单
     office.get_by_role("navigation").get_by_role("link", name="舆情台账").click()
     office.wait_for_url(f"{server}/cases")
     fits_the_phone(office)
@@ -98,8 +100,8 @@ def test_a_case_from_intake_to_a_published_answer_on_phones(app: Flask, server: 
     office.select_option("#source", "weibo")
     office.fill("#source_url", "https://weibo.com/1234567890/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789")
     office.fill("#discovered_at", discovered.strftime("%Y-%m-%dT%H:%M"))
-    office.uncheck("input[name=units][value=OFFICE]")  # checked for the office's own unit by default
-    office.check("input[name=units][value=A]")
+    assert office.locator("#title-counter").inner_text() == f"{len(TITLE)} / 100 字"  # counted as typed
+    office.select_option("#lead_unit", "A")  # nothing is chosen for the office: the lead unit is its choice
     fits_the_phone(office)
     office.get_by_role("button", name="登记").click()
     office.wait_for_url(re.compile(rf"{server}/cases/\d+$"))
@@ -185,7 +187,8 @@ def test_a_case_from_intake_to_a_published_answer_on_phones(app: Flask, server: 
             review.locator("#confirm-release").check()
         review.get_by_role("button", name="同意").click()
         reviewer.wait_for_url(statement_url)
-        assert "已同意该修订稿" in flashed(reviewer)
+        leader = username == cast.leader.user.username
+        assert ("已批准，正在发布" if leader else "已同意该修订稿") in flashed(reviewer)
         assert reviewer.locator("#review").count() == 0
     with app.app_context():
         st = db.session.get(Statement, statement_id)

@@ -1,4 +1,4 @@
-"""Case deadline settings (CONTRACT §11): an admin edits the clocks by level at /admin/deadlines; the configuration
+"""Case deadline settings (interface §11): an admin edits the clocks by level at /admin/deadlines; the configuration
 (`CASE_DEADLINES`, else 61号/80号) is the default; the clock reads what was saved; every change is audited."""
 
 from __future__ import annotations

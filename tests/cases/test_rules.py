@@ -1,4 +1,4 @@
-"""Who may take each step of a case: every role, in the lead unit and in another unit (CONTRACT §8)."""
+"""Who may take each step of a case: every role, in the lead unit and in another unit (interface §8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The statement ledger (CONTRACT §3): append-only, hash-chained, and verifiable by anyone with ten lines.
+"""The statement ledger (interface §3): append-only, hash-chained, and verifiable by anyone with ten lines.
 
 Entries are appended with `publishing.ledger.append` as every publishing service does; the chain is checked
 by `huiying ledger verify`, by `GET /api/v1/ledger/verify`, and by an independent verifier written here from
@@ -30,7 +30,7 @@ GENESIS = "0" * 64
 
 
 def independent_verify(entries: list[dict[str, Any]]) -> int | None:
-    """CONTRACT §3 alone: the first seq whose link does not hold, or None when the whole chain does."""
+    """interface §3 alone: the first seq whose link does not hold, or None when the whole chain does."""
     prev = GENESIS
     for expected_seq, entry in enumerate(entries, start=1):
         body = {k: v for k, v in entry.items() if k != "hash"}

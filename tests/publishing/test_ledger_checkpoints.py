@@ -80,7 +80,7 @@ def truncate(app: Flask, keep: int) -> None:
 
 
 def api_verify(app: Flask) -> dict[str, Any]:
-    resp = app.test_client().get("/api/v1/ledger/verify")  # no sign-in: the public record (CONTRACT §13)
+    resp = app.test_client().get("/api/v1/ledger/verify")  # no sign-in: the public record (interface §13)
     assert resp.status_code == 200
     return resp.get_json()
 

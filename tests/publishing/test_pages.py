@@ -33,10 +33,12 @@ def test_statement_page_shows_deliveries_and_leader_retracts_through_the_form(ap
     page = leader.get(f"/statements/{st['id']}").get_data(as_text=True)
     assert 'data-state="published"' in page and f"/releases/{st['id']}" in page
     token = csrf(leader, f"/statements/{st['id']}")
-    resp = leader.post(f"/statements/{st['id']}/retract", data={"reason": "", "csrf_token": token})
+    resp = leader.post(f"/statements/{st['id']}/retract", data={"reason": "", "confirm_retract": "yes",
+                                                                "csrf_token": token})
     assert resp.status_code == 302
     assert office.leader.get(f"/statements/{st['id']}").get_json()["status"] == "published"
-    resp = leader.post(f"/statements/{st['id']}/retract", data={"reason": "数据有误", "csrf_token": token})
+    resp = leader.post(f"/statements/{st['id']}/retract", data={"reason": "数据有误", "confirm_retract": "yes",
+                                                                "csrf_token": token})
     assert resp.status_code == 302
     assert office.leader.get(f"/statements/{st['id']}").get_json()["status"] == "retracted"
     drain(app)

@@ -1,4 +1,4 @@
-"""Read-back (CONTRACT §10): after the portal reports `published`, the real worker reads the page back and
+"""Read-back (interface §10): after the portal reports `published`, the real worker reads the page back and
 compares it with the approved text; a page that differs is a ledger entry and a notice to the office."""
 
 from __future__ import annotations

@@ -113,7 +113,7 @@ WEBHOOK_FIELDS = {"event", "statement_id", "revision_hash", "title", "digest", "
 
 
 def assert_one_delivery_key(hits: list[Hit], key: str) -> None:
-    """Every request carried the row's idempotency key, a fresh timestamp and a valid signature (CONTRACT §4)."""
+    """Every request carried the row's idempotency key, a fresh timestamp and a valid signature (interface §4)."""
     assert hits, "the webhook was never called"
     assert {h.key for h in hits} == {key}
     for hit in hits:
@@ -124,7 +124,7 @@ def assert_one_delivery_key(hits: list[Hit], key: str) -> None:
 
 
 def assert_webhook_body(hit: Hit, st: dict[str, Any]) -> None:
-    """The published event as CONTRACT §4 spells it, for exactly the approved revision."""
+    """The published event as interface §4 spells it, for exactly the approved revision."""
     body = hit.json()
     assert WEBHOOK_FIELDS <= body.keys(), body.keys()
     assert body["statement_id"] == st["id"] and body["revision_hash"] == st["revision"]["hash"]
@@ -237,7 +237,7 @@ def test_webhook_503_twice_then_200_is_one_success(
     assert_one_delivery_key(hits, row["key"])
     assert len({h.body for h in hits}) == 1
     assert_webhook_body(hits[0], st)
-    assert hits[1].at - hits[0].at < 10  # CONTRACT §4: the first retry of a transient failure within 10 s
+    assert hits[1].at - hits[0].at < 10  # interface §4: the first retry of a transient failure within 10 s
     assert hits[2].at > hits[1].at
     assert row["attempts"] == 3 and row["last_error"] is None and row["state"] == "published"
     assert len(published_entries(office, st["id"])) == 1 and len(ledger(office)) == 1
@@ -408,7 +408,7 @@ def test_webhook_hanging_past_the_timeout_is_retried_not_lost(
 def test_webhook_trickling_its_answer_still_times_out_within_10_s(
     app: Flask, office: Office, webhook: Webhook, workers: Workers, database_url: str
 ) -> None:
-    """CONTRACT §4: "a request times out after at most 10 s" — a total, not a limit on each silent gap.
+    """interface §4: "a request times out after at most 10 s" — a total, not a limit on each silent gap.
 
     Otherwise a slow CMS holds a worker (and the claim) for as long as it likes, past the lease, and a second
     worker sends the same statement concurrently.

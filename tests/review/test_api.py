@@ -1,4 +1,4 @@
-"""The statements API as an integrator calls it: every CONTRACT §3 rule answers with its code."""
+"""The statements API as an integrator calls it: every interface §3 rule answers with its code."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Without a WeChat account and without the sandbox the WeChat channel is unavailable (CONTRACT §13): a statement
+"""Without a WeChat account and without the sandbox the WeChat channel is unavailable (interface §13): a statement
 naming it is 400 `invalid` on `channels` with a message saying why, the default is the portal alone, and the
 new-statement form offers only what can be published."""
 

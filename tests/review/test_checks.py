@@ -1,4 +1,4 @@
-"""Pre-publication checks (CONTRACT §10): each code fires on what it is for, and not on its near-misses;
+"""Pre-publication checks (interface §10): each code fires on what it is for, and not on its near-misses;
 a `block` stops submission and the leader's approval through the API, a `warn` stops nothing."""
 
 from __future__ import annotations

@@ -90,5 +90,5 @@ def test_the_leader_confirms_in_one_step_on_a_phone(app: Flask, office: Office, 
     phone.wait_for_url(f"{server}/statements/{st['id']}")
     from playwright.sync_api import expect
 
-    expect(phone.locator(".flashes")).to_contain_text("已同意该修订稿")
+    expect(phone.locator(".flashes")).to_contain_text("已批准，正在发布")  # what the approval set going (issue 27)
     assert office.drafter.get(f"/statements/{st['id']}").get_json()["status"] == "approved"

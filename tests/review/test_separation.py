@@ -1,4 +1,4 @@
-"""Separation of duties is about the text, not the round (CONTRACT rule 3).
+"""Separation of duties is about the text, not the round (interface §3, rule 3).
 
 A person holding the expert and the leader role approves revision H as expert; the statement is sent
 back and resubmitted unchanged (or edited and reverted to the identical text); another expert approves;

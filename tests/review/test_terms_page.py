@@ -1,4 +1,4 @@
-"""Term lists on the admin's page (CONTRACT §11): the same data as `GET|PUT /api/v1/terms`, through the same
+"""Term lists on the admin's page (interface §11): the same data as `GET|PUT /api/v1/terms`, through the same
 service, audited with what went and what came, open drafts re-checked."""
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from app.timeutil import SHANGHAI
 from tests.factories import Office
-from tests.review.test_browser import PHONE, assert_fits_the_phone, sign_in
+from tests.review.test_browser import PHONE, _png, assert_fits_the_phone, open_menu, sign_in
 from tests.review.test_evidence import PDF
 
 pytestmark = pytest.mark.browser
@@ -125,6 +125,7 @@ def test_stand_in_approves_as_dai_on_a_phone(app: Flask, server: str, phone: Any
     assert office.review(office.expert, st, "expert").status_code == 201
 
     sign_in(phone, server, office.leader.user.username)
+    open_menu(phone)
     phone.get_by_role("link", name="代理").click()
     phone.wait_for_url(f"{server}/delegations")
     assert_fits_the_phone(phone)
@@ -196,3 +197,61 @@ def test_agency_evidence_is_uploaded_from_the_phone(app: Flask, server: str, pho
     sign_in(phone, server, office.leader.user.username)
     phone.goto(f"{server}/statements/{st['id']}")
     expect(phone.locator("#release-plan")).to_contain_text("省厅复函.pdf")
+
+
+def test_a_saved_text_is_not_offered_again_as_a_local_copy(app: Flask, server: str, phone: Any) -> None:
+    """Issue 27, item 10: the copy kept while typing goes once the save went through (no second statement)."""
+    office = Office(app, "ZBS")
+    sign_in(phone, server, office.drafter.user.username)
+    kept = "localStorage.getItem('huiying:draft:/statements/new')"
+    phone.goto(f"{server}/statements/new")
+    phone.fill("#title", "关于网传玉米种子问题的说明")
+    phone.fill("#body", "经核实，网传信息不实。")
+    phone.wait_for_timeout(1200)  # the copy is written after a pause in typing
+    assert phone.evaluate(kept), "what is typed is kept in this browser"
+    phone.get_by_role("button", name="保存").click()
+    phone.wait_for_url(re.compile(rf"{server}/statements/\d+$"))
+    assert phone.evaluate(kept) is None
+    # tomorrow, or in another tab: a new statement starts empty, with nothing offered
+    other = phone.context.new_page()
+    other.goto(f"{server}/statements/new")
+    expect(other.locator("#body")).to_have_value("")
+    expect(other.locator("#autosave")).to_be_hidden()
+
+    # a refused save keeps the copy: the text did not arrive
+    other.fill("#title", "标" * 65)
+    other.fill("#body", "正文")
+    other.get_by_role("button", name="保存").click()
+    expect(other.get_by_role("alert").filter(has_text="输入有误")).to_be_visible()
+    assert other.evaluate(kept)
+
+
+def test_the_image_button_writes_markdown_with_a_caption_line(app: Flask, server: str, phone: Any) -> None:
+    """Issue 27, item 17: an image with a caption is Markdown (`![说明](/media/…)` and `*图注*` beneath), not
+    raw <figure> HTML, and both channels show the image with its caption."""
+    office = Office(app, "ZBS")
+    sign_in(phone, server, office.drafter.user.username)
+    phone.goto(f"{server}/statements/new")
+    phone.fill("#title", "关于网传玉米种子问题的说明")
+    phone.fill("#body", "经核实，网传信息不实。")
+    phone.locator("#body").press("End")
+    phone.get_by_role("button", name="插入图片").click()
+    phone.fill("#image-alt", "试验田")
+    phone.fill("#image-caption", "图为*试验田*长势")
+    phone.set_input_files("#image-file", files=[{"name": "现场.png", "mimeType": "image/png", "buffer": _png()}])
+    body = phone.locator("#body")
+    expect(body).to_have_value(re.compile(r"^经核实，网传信息不实。\n\n!\[试验田\]\(/media/[0-9a-f]{64}\.png\)\n"
+                                          r"\*图为\\\*试验田\\\*长势\*\n\n$"))
+    assert "<figure" not in body.input_value()
+    wechat = phone.locator('#cp-wechat [data-cp-html="wechat"]')
+    expect(wechat.locator("img[src^='/media/']")).to_have_count(1)
+    expect(wechat.locator("em")).to_have_text("图为*试验田*长势")
+    assert_fits_the_phone(phone)
+    phone.get_by_role("button", name="保存").click()
+    phone.wait_for_url(re.compile(rf"{server}/statements/\d+$"))
+    st_id = int(phone.url.rsplit("/", 1)[1])
+    for channel in ("portal", "wechat"):
+        shown = office.drafter.get(f"/statements/{st_id}/preview?channel={channel}").get_data(as_text=True)
+        assert re.search(r'<img[^>]+src="/media/[0-9a-f]{64}\.png"', shown), channel
+        assert re.search(r"<em[^>]*>图为\*试验田\*长势</em>", shown), channel
+        assert 'alt="试验田"' in shown, channel

@@ -39,7 +39,7 @@ def upgrade():
     sa.Column('hash', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
-    # the single row every ledger append locks; the genesis prev_hash is 64 zeros (CONTRACT §3)
+    # the single row every ledger append locks; the genesis prev_hash is 64 zeros (interface §3)
     op.bulk_insert(sa.table('ledger_head', sa.column('id', sa.Integer), sa.column('seq', sa.Integer),
                             sa.column('hash', sa.String)), [{'id': 1, 'seq': 0, 'hash': '0' * 64}])
     op.create_table('releases',
