@@ -4,7 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-fast lint bench clean
+
+# Test processes (pytest-xdist): each has its own Redis databases and PostgreSQL database (tests/conftest.py).
+TEST_WORKERS ?= 3
+PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --timeout=900
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,7 +24,11 @@ test: $(STAMP)
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium missing: browser tests will skip outside CI"; }
 	@test -f tests/axe/node_modules/axe-core/axe.min.js || { command -v npm >/dev/null 2>&1 && (cd tests/axe && npm ci --no-audit --no-fund --silent) || echo "npm missing: the accessibility pass will skip outside CI"; }
 	$(BIN)/ruff check app cases review publishing wechat reports tests bench
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(PYTEST) --durations=25
+
+# The edit loop: everything but the browser and real-worker tests.
+test-fast: $(STAMP)
+	$(PYTEST) -m 'not browser and not slow'
 
 lint: $(STAMP)
 	$(BIN)/ruff check app cases review publishing wechat reports tests bench

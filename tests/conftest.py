@@ -25,7 +25,16 @@ from app.extensions import db  # noqa: E402
 from tests.live import serving  # noqa: E402
 
 PG_ADMIN = os.environ.get("HUIYING_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-TEST_REDIS_URL = os.environ.get("HUIYING_TEST_REDIS", "redis://127.0.0.1:6379/15")
+#: pytest-xdist runs N processes (gw0, gw1, …): each takes its own pair of Redis databases, 15/14 for the first,
+#: 13/12 for the second and so on, since two runs on one database consume each other's jobs. The pair is put
+#: in the environment so that helper modules and the processes tests start (workers, the CLI) read the same.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+if "HUIYING_TEST_REDIS" not in os.environ or "PYTEST_XDIST_WORKER" in os.environ:
+    os.environ["HUIYING_TEST_REDIS"] = f"redis://127.0.0.1:6379/{15 - 2 * _WORKER}"
+    os.environ["HUIYING_TEST_SANDBOX_REDIS"] = f"redis://127.0.0.1:6379/{14 - 2 * _WORKER}"
+TEST_REDIS_URL = os.environ["HUIYING_TEST_REDIS"]
+#: The WeChat sandbox tests' own database (the sandbox keeps its state in Redis, apart from the app's).
+SANDBOX_REDIS_URL = os.environ.get("HUIYING_TEST_SANDBOX_REDIS", "redis://127.0.0.1:6379/14")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -70,7 +79,7 @@ def _config(database_url: str, media: str, **extra: Any) -> dict[str, Any]:
         "WTF_CSRF_ENABLED": True,
         # Production hashes with scrypt; tests create many users and need not pay for it.
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-        # The WeChat channel publishes to the built-in sandbox (CONTRACT §13: served only when asked for).
+        # The WeChat channel publishes to the built-in sandbox (interface §13: served only when asked for).
         "WECHAT_SANDBOX": True,
         "WECHAT_SANDBOX_PUBLISH_DELAY": 0.2,
         **extra,
@@ -166,3 +175,10 @@ def server(app: Flask) -> Iterator[str]:
     """The app on a free local port, in a thread, for the browser to reach."""
     with serving(app) as url:
         yield url
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that drives chromium is a `browser` test, marked or not (`make test-fast` leaves them out)."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)

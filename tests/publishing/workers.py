@@ -88,7 +88,7 @@ class Hit:
         return self.headers["X-Huiying-Delivery"]
 
     def signature_ok(self, secret: str = WEBHOOK_SECRET) -> bool:
-        """CONTRACT §4: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>"> — checked independently."""
+        """interface §4: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>"> — checked independently."""
         timestamp = self.headers["X-Huiying-Timestamp"]
         expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + self.body, hashlib.sha256).hexdigest()
         return hmac.compare_digest(self.headers["X-Huiying-Signature"], f"sha256={expected}")
