@@ -223,6 +223,7 @@ def test_a_case_from_intake_to_a_published_answer_on_phones(app: Flask, server: 
     fits_the_phone(office)
 
     # the lead unit's drafter was told of the hand-over and of the publication
+    open_menu(drafter)  # the phone's menu folds behind 菜单
     drafter.get_by_role("navigation").get_by_role("link", name=re.compile("收件箱")).click()
     drafter.wait_for_url(f"{server}/inbox")
     inbox = drafter.locator("ul.inbox").inner_text()

@@ -79,7 +79,7 @@ def test_public_pages_mark_the_correction_and_the_original(app: Flask, office: O
     original = public.get(f"/releases/{st['id']}").get_data(as_text=True)
     assert "以更正后的内容为准" in original and f"/releases/{fix['id']}" in original
     record = public.get("/record").get_data(as_text=True)
-    row = record[record.index("<td>更正</td>"):]
+    row = record[record.index(">更正</td>"):]
     row = row[:row.index("</tr>")]
     assert f'href="/releases/{st["id"]}"' in row and f'href="/releases/{fix["id"]}"' in row
     feed = public.get("/releases/feed.xml").get_data(as_text=True)

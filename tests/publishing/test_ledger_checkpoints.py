@@ -344,7 +344,7 @@ def test_record_shows_the_checkpoint_on_a_phone(app: Flask, browser: Any, server
     page.goto(f"{server}/record")
     from playwright.sync_api import expect
 
-    expect(page.locator("#checkpoint h2")).to_contain_text("签名检查点：#3")
+    expect(page.locator("#checkpoint h2")).to_contain_text("签名检查点：记录第 3 号")
     with app.app_context():
         latest = checkpoints.latest_stored()
     assert latest is not None
