@@ -31,7 +31,8 @@ def _locale() -> str:
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
-    """Build the app: configuration, extensions, and every package's blueprints."""
+    """Build the app: the kernel (configuration, extensions, people, sign-in, administration), then every package
+    above it through the shell (`huiying.compose`)."""
     app = Flask(__name__, instance_path=os.environ.get("HUIYING_INSTANCE") or None, instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(config.from_environment(app.instance_path))
@@ -51,9 +52,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)  # before any blueprint: its URL converter must be in place when rules are added
 
     from app import account_page, admin, auth, cli, notifications, openapi, units_api, users_api, web
-    from publishing import init_app as init_publishing
-    from review import init_app as init_review
-    from wechat import init_app as init_wechat
 
     auth.init_app(app)
     web.init_app(app)
@@ -63,17 +61,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(units_api.bp)
     app.register_blueprint(users_api.bp)
     notifications.init_app(app)
-    from cases import init_app as init_cases  # cases sit below review: registered first
-
-    init_cases(app)
-    init_review(app)
-    init_publishing(app)
-    init_wechat(app)
-    from reports import init_app as init_reports  # on top of everything; nothing imports it
-
-    init_reports(app)
     cli.init_app(app)
-    from review.lifecycle import require_release_step
+    from huiying import compose  # the kernel's one import upward: the shell on top composes every package
 
-    require_release_step(app)  # an approval that releases nothing must be impossible, not silent
+    compose(app)
     return app

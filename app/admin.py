@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
-from app import accounts, audit, params, prg
+from app import accounts, audit, nav, params, prg
 from app.errors import Forbidden, HuiyingError, Invalid
 from app.extensions import db
 from app.models import ApiToken, Role, Unit, User
@@ -291,6 +291,10 @@ def role_names(names: dict[str, Any], roles: Iterable[Role]) -> str:
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    nav.add(app, nav.Entry("admin.units", _l("单位与责任人"), 90, roles=("admin",), current=("admin.unit*",)),
+            nav.Entry("admin.users", _l("用户"), 91, roles=("admin",),
+                      current=("admin.users", "admin.user", "admin.tokens")),
+            nav.Entry("admin.audit_page", _l("审计记录"), 95, roles=("office", "admin")))
     app.add_template_global(ROLE_NAMES, "ROLE_NAMES")
     app.add_template_filter(role_names, "role_names")
     from app import audit_labels  # the audit page's words for action codes and object types

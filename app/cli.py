@@ -121,18 +121,8 @@ def tokens_revoke(token_id: int) -> None:
     click.echo(f"revoked {token_id}")
 
 
-@click.command("demo")
-@with_appcontext
-def demo_command() -> None:
-    """Seed the demo institution (idempotent)."""
-    from app import demo
-
-    for line in demo.seed():
-        click.echo(line)
-
-
 def init_app(app: Flask) -> None:
-    for command in (units_group, users_group, tokens_group, demo_command):
+    for command in (units_group, users_group, tokens_group):
         app.cli.add_command(command)
 
 

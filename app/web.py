@@ -1,33 +1,21 @@
-"""The pages' shell: the home page ("my work"), page-wide template helpers, times in Asia/Shanghai."""
+"""What every page shares: template helpers (times in Asia/Shanghai, ages, the language switch), the icon and the
+answer to a stale form. The home page and the navigation's entries come from the packages above (huiying, app.nav)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, current_app, g, render_template, request, send_from_directory, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 
+from app import nav
 from app.timeutil import format_local, utcnow
-from review import worklists
 
-bp = Blueprint("web", __name__)
-
-
-@bp.get("/")
-@login_required
-def home() -> str:
-    """我的工作: every work list the signed-in person has, oldest and most urgent first."""
-    from cases import queries as case_queries  # the shell's home page shows every package's work
-    from cases.views import list_items
-
-    user = current_user._get_current_object()
-    cases, cases_total = case_queries.waiting_for(user)
-    return render_template("review/my_work.html", lists=worklists.for_user(user), cases=list_items(cases),
-                           cases_total=cases_total)
+bp = Blueprint("pages", __name__)
 
 
 @bp.get("/favicon.ico")
@@ -70,7 +58,7 @@ def lang_url(locale: str) -> str:
     rule = request.url_rule
     if request.endpoint and rule is not None and "GET" in (rule.methods or ()):
         return url_for(request.endpoint, **(request.view_args or {}), **args)
-    return url_for("web.home", lang=locale)
+    return f"{request.script_root}/?{urlencode({'lang': locale})}"  # the home page, whichever package serves it
 
 
 def html_lang() -> str:
@@ -87,6 +75,7 @@ def csrf_failed(error: CSRFError) -> tuple[str, int]:
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    nav.init_app(app)
     app.add_template_filter(format_local, "localtime")
     app.add_template_filter(age, "age")
     app.add_template_global(lang_url, "lang_url")

@@ -31,7 +31,7 @@ def statement_text(chars: int = 3000) -> str:
     if SEED.exists():
         lines = [line for line in SEED.read_text(encoding="utf-8").splitlines() if line.strip()]
     else:
-        from app.demo import BODY
+        from huiying.demo import BODY
 
         lines = BODY.splitlines()
     parts = ["# 关于网传信息的情况说明", "> 请以官方发布为准，不信谣、不传谣。"]

@@ -12,6 +12,12 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(settings_page.bp)
+    from flask_babel import lazy_gettext as _l
+
+    from app import nav
+
+    nav.add(app, nav.Entry("cases.register_page", _l("舆情台账"), 20, current=("cases.*",)),
+            nav.Entry("case_settings.deadlines", _l("处置时限"), 93, roles=("admin",)))
     from app import periodic
     from cases import clock
 

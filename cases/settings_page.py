@@ -17,7 +17,7 @@ from cases import clock, clock_settings
 from cases.labels import DEADLINE_KIND, LEVEL
 from cases.models import DeadlineKind
 
-bp = Blueprint("case_settings", __name__, url_prefix="/admin")
+bp = Blueprint("case_settings", __name__, url_prefix="/admin", template_folder="templates")
 
 
 def _admin() -> User:
@@ -54,7 +54,7 @@ def _page(values: dict[str, str], error: HuiyingError | None = None, status: int
     state = clock_settings.current()
     year = utcnow().astimezone(SHANGHAI).year
     return render_template(
-        "admin/deadlines.html", values=values, levels=clock_settings.LEVELS, level_names=LEVEL,
+        "cases/deadline_settings.html", values=values, levels=clock_settings.LEVELS, level_names=LEVEL,
         kinds=list(DeadlineKind), kind_names=DEADLINE_KIND, stored=state["stored"], configured=state["configured"],
         calendar_gap=next((y for y in (year, year + 1) if not clock.calendar_knows(y)), None),
         error=error, fields=(error.fields or {}) if error else {},

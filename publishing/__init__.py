@@ -27,6 +27,12 @@ def init_app(app: Flask) -> None:
         BULK_EXTENSIONS.append(add_publishing_fields_bulk)
     app.register_blueprint(api.bp)
     app.register_blueprint(views.bp)
+    from flask_babel import lazy_gettext as _l
+
+    from app import nav
+
+    nav.add(app, nav.Entry("publishing.desk", _l("发布台"), 60, roles=("office", "leader", "admin")),
+            nav.Entry("publishing.releases", _l("权威发布"), 80))
     app.add_template_filter(views.channel_name, "channel_name")
     app.add_template_filter(views.status_label, "status_label")  # the review pages' status, a cancel included
     from app import periodic

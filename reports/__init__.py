@@ -15,6 +15,11 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(api.bp)
     app.register_blueprint(views.bp)
+    from flask_babel import lazy_gettext as _l
+
+    from app import nav
+
+    nav.add(app, nav.Entry("reports.reports_page", _l("督查与考核"), 70, roles=("office", "leader")))
     from app import periodic
 
     periodic.register(app, "reports", sweep)  # silent channels; the morning log and Monday's bulletin

@@ -30,6 +30,14 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(media.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(terms_page.bp)  # /admin/terms: the admin's term lists (interface §11)
+    from flask_babel import lazy_gettext as _l
+
+    from app import nav
+
+    nav.add(app, nav.Entry("review.statements", _l("回应列表"), 30),
+            nav.Entry("review.new", _l("新建回应"), 40, roles=("drafter",)),
+            nav.Entry("delegations.page", _l("代理"), 50, roles=("expert", "leader")),
+            nav.Entry("terms_admin.page", _l("词表"), 92, roles=("admin",)))
     app.register_blueprint(delegation_views.api)
     app.register_blueprint(delegation_views.bp)
     app.register_blueprint(evidence.api)

@@ -20,7 +20,7 @@ from app.extensions import db
 from app.models import Role, User
 from review import rules, terms
 
-bp = Blueprint("terms_admin", __name__, url_prefix="/admin")
+bp = Blueprint("terms_admin", __name__, url_prefix="/admin", template_folder="templates")
 
 #: What each list is for, as the page explains it.
 LISTS = {
@@ -67,7 +67,7 @@ def _page(texts: dict[str, str], error: HuiyingError | None = None, status: int 
     fields: dict[str, str] = {}
     for name, message in ((error.fields or {}) if error else {}).items():
         fields.setdefault(name.split(".")[0], message)  # "leaders.2.name" is the leaders list's problem
-    return render_template("admin/terms.html", lists=LISTS, texts=texts, rows=rows, people=people, error=error,
+    return render_template("review/terms_admin.html", lists=LISTS, texts=texts, rows=rows, people=people, error=error,
                            fields=fields), status
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import select
 
-from app import demo
 from app.extensions import db
 from app.models import User
 from app.notifications.models import Notification
 from cases import demo as case_demo
 from cases.models import Case, CaseStatus, Deadline
+from huiying import demo
 
 
 def test_demo_seeds_every_state_once_with_live_clocks(app: Flask) -> None:

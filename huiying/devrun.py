@@ -63,9 +63,10 @@ def main() -> None:
 
     from flask_migrate import upgrade
 
-    from app import create_app, demo
+    from app import create_app
     from app.extensions import db
     from app.models import Unit
+    from huiying import demo
 
     app = create_app()
     instance = Path(app.instance_path)
