@@ -40,6 +40,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from app.extensions import db
 from app.timeutil import iso
 from publishing.models import LedgerEntry, LedgerKind, Release
+from review import renderings
 from review.models import Channel, Revision
 from review.render import to_safe_html
 
@@ -134,7 +135,7 @@ def reader_form(html: str, *, alt: bool = True) -> str:
 
 
 def statement_form(body: str) -> str:
-    """A statement body's reader's form, from the portal's rendering (what `/releases/{id}` shows)."""
+    """A statement body's reader's form, from the current portal renderer (for a body never stored)."""
     return reader_form(to_safe_html(body))
 
 
@@ -185,8 +186,11 @@ def shingles(normalized: str, *, keep_all: bool = False) -> set[int]:
 
 
 def index_statement(session: Session, statement_id: int, revision_hash: str, body: str) -> None:
-    """Add one published statement to the index, in the caller's transaction."""
-    form = statement_form(body)
+    """Add one published statement to the index, in the caller's transaction.
+
+    From the stored portal rendering, the one its page shows: a body rendered by an older renderer version keeps
+    that rendering, so its form here is the form of its page (the index is never rebuilt)."""
+    form = reader_form(renderings.html("portal", body, store=False))
     session.add(VerifyText(statement_id=statement_id, revision_hash=revision_hash, normalized=form))
     session.add_all(VerifyShingle(shingle=h, statement_id=statement_id) for h in shingles(bare(form)))
 

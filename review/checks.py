@@ -35,7 +35,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Unit
-from review import renderings
+from review import render, renderings
 
 
 class Severity(enum.StrEnum):
@@ -54,6 +54,7 @@ class Code(enum.StrEnum):
     WECHAT_LIMIT = "wechat_limit"
     DEAD_INTERNAL_LINK = "dead_internal_link"
     EXTERNAL_LINK = "external_link"
+    RAW_HTML = "raw_html"
     CHECKS_INCOMPLETE = "checks_incomplete"
 
 
@@ -71,6 +72,7 @@ SEVERITY: dict[Code, Severity] = {
     Code.TRADITIONAL_CHARS: Severity.WARN,
     Code.PHONE_NUMBER: Severity.WARN,
     Code.EXTERNAL_LINK: Severity.WARN,
+    Code.RAW_HTML: Severity.WARN,
 }
 
 #: Enough to act on; a pasted phone book should not produce a page of findings.
@@ -515,6 +517,16 @@ def external_links(draft: Draft) -> Iterator[Finding]:
                           link.start, link.end)
 
 
+def raw_html(draft: Draft) -> Iterator[Finding]:
+    """HTML tags in the body: the renderer shows them as text (raw HTML is off), so the drafter should say it in
+    Markdown. Older bodies that used HTML keep the rendering they were approved with (review/renderings.py)."""
+    for piece in render.raw_html(draft.body):
+        start = draft.body.find(piece)
+        yield Finding(Code.RAW_HTML, _("正文中的 HTML 标签不再生效，会原样显示为文字：请改用 Markdown 格式"
+                                       "（如 **加粗**、![说明](图片地址)、| 表格 |）"),
+                      piece[:80], "body", *((start, start + len(piece)) if start >= 0 else (None, None)))
+
+
 def _within_budget(draft: Draft, lex: Lexicon) -> list[Finding]:
     """Every check's findings, as long as rendering's time budget lasts; then one `checks_incomplete`.
 
@@ -526,6 +538,7 @@ def _within_budget(draft: Draft, lex: Lexicon) -> list[Finding]:
     steps: list[Callable[[], Iterable[Finding]]] = [
         lambda: sensitive_terms(draft, lex), lambda: leader_names(draft, lex), lambda: unit_names(draft, lex),
         lambda: traditional_chars(draft), lambda: personal_data(draft), lambda: external_links(draft),
+        lambda: raw_html(draft),
         *(functools.partial(check, draft) for check in _REGISTERED),
     ]
     with renderings.deadline(deadline):

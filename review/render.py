@@ -2,18 +2,25 @@
 
 Every channel starts from `to_safe_html`; channels that need more (WeChat's inline
 styles) transform its output, so nothing a drafter types ever bypasses the allow-list.
+The parser is markdown-it-py (CommonMark, linear time, raw HTML off: a drafter's `<div>` is text); nh3
+sanitizes what it writes against the same allow-list, a second gate that does not trust the first.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-import threading
-from html.parser import HTMLParser
+from collections.abc import Sequence
+from typing import Any
 
-import bleach
-import markdown
+import nh3
 from flask_babel import gettext as _
+from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
+from mdit_py_plugins.deflist import deflist_plugin
+from mdit_py_plugins.footnote import footnote_plugin
 
 #: Images a statement may show: only files uploaded through `POST /api/v1/images`.
 MEDIA_SRC = re.compile(r"^/media/(?P<sha256>[0-9a-f]{64})\.(?P<ext>png|jpg|gif|webp)$")
@@ -30,9 +37,18 @@ ALLOWED_TAGS = frozenset(
 )
 ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
 #: No `class` or `id` from user text: with them a drafter could draw the app's own UI (a fake "已批准")
-#: inside a statement on the leader's page. Only Python-Markdown's footnotes keep theirs, so they still link.
+#: inside a statement on the leader's page. Only footnotes keep theirs, so they still link.
 _FOOTNOTE_CLASSES = frozenset({"footnote", "footnote-ref", "footnote-backref"})
 _FOOTNOTE_ID = re.compile(r"^fn(ref)?(:[\w-]+)+$")
+#: What nh3 may let through before `_allow_attribute` looks at the value.
+_ATTRIBUTES: dict[str, set[str]] = {
+    "*": {"title", "class", "id"},
+    "a": {"href"},
+    "img": {"src", "alt", "width", "height"},
+    "th": {"align", "colspan", "rowspan"},
+    "td": {"align", "colspan", "rowspan"},
+    "ol": {"start"},
+}
 
 
 def _allow_attribute(tag: str, name: str, value: str) -> bool:
@@ -53,42 +69,116 @@ def _allow_attribute(tag: str, name: str, value: str) -> bool:
         return name in ("align", "colspan", "rowspan")
     if tag == "ol":
         return name == "start"
-    if tag == "abbr":
-        return name == "title"
     return False
 
 
-#: Bump on any change to what `to_safe_html` writes (extensions, allow-list): stored renderings
-#: (review/renderings.py) of the old version are then not reused.
-RENDERER_VERSION = "1"
+def _nh3_filter(tag: str, name: str, value: str) -> str | None:
+    return value if _allow_attribute(tag, name, value) else None
 
-_MARKDOWN_EXTENSIONS = ["extra", "sane_lists", "nl2br"]
-# `align` survives the allow-list where an inline `style` would not.
-_MARKDOWN_CONFIG = {"extra": {"tables": {"use_align_attribute": True}}}
+
+#: Bump on any change to what `to_safe_html` writes (parser, rules, allow-list). Stored renderings
+#: (review/renderings.py) are kept per version: a body rendered and stored under an older version keeps that
+#: rendering (what its reviewers saw and its leader approved); only bodies never rendered get the new one.
+#: 1: Python-Markdown + bleach. 2: markdown-it-py + nh3.
+RENDERER_VERSION = "2"
+
+
+class _Renderer(RendererHTML):
+    """CommonMark's HTML, where version 1 differed only in form, written as version 1 wrote it."""
+
+    def th_open(self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+        return _cell(tokens[idx], "th")
+
+    def td_open(self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+        return _cell(tokens[idx], "td")
+
+    # A list nested in a tight item follows its text directly (`<li>text<ul>`), as version 1 wrote it: the
+    # newline CommonMark's renderer puts there would become text in WeChat's rewrite.
+    def bullet_list_open(self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+        return self.renderToken(tokens, idx, options, env).lstrip("\n")
+
+    def ordered_list_open(self, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+        return self.renderToken(tokens, idx, options, env).lstrip("\n")
+
+
+# Footnotes as version 1 (Python-Markdown) wrote them: `fn:label` ids, which the allow-list keeps and readers'
+# bookmarks name. Registered after the plugin, whose own rules they replace.
+def _footnote_ref(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+    meta = tokens[idx].meta
+    label = _label(meta)
+    return f'<sup id="{_ref_id(meta)}"><a class="footnote-ref" href="#fn:{label}">{meta["id"] + 1}</a></sup>'
+
+
+def _footnote_block_open(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict,
+                         env: EnvType) -> str:
+    return '<div class="footnote">\n<hr>\n<ol>\n'
+
+
+def _footnote_block_close(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict,
+                          env: EnvType) -> str:
+    return "</ol>\n</div>\n"
+
+
+def _footnote_open(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+    return f'<li id="fn:{_label(tokens[idx].meta)}">\n'
+
+
+def _footnote_close(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+    return "</li>\n"
+
+
+def _footnote_anchor(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict,
+                     env: EnvType) -> str:
+    meta = tokens[idx].meta
+    return (f'&#160;<a class="footnote-backref" href="#{_ref_id(meta)}" '
+            f'title="Jump back to footnote {meta["id"] + 1} in the text">&#8617;</a>')
+
+
+_FOOTNOTE_RULES = {"footnote_ref": _footnote_ref, "footnote_block_open": _footnote_block_open,
+                   "footnote_block_close": _footnote_block_close, "footnote_open": _footnote_open,
+                   "footnote_close": _footnote_close, "footnote_anchor": _footnote_anchor}
+
+
+def _ref_id(meta: dict[str, Any]) -> str:
+    """The id of a reference in the text: `fnref:label`, then `fnref2:label` for the second, as Python-Markdown."""
+    sub = meta["subId"]
+    return f"fnref:{_label(meta)}" if sub == 0 else f"fnref{sub + 1}:{_label(meta)}"
+
+
+def _cell(token: Token, tag: str) -> str:
+    """Cell alignment as `align`, which the allow-list keeps (an inline `style` it would drop)."""
+    style = str(token.attrs.get("style", ""))
+    align = style.removeprefix("text-align:") if style.startswith("text-align:") else ""
+    return f'<{tag} align="{align}">' if align else f"<{tag}>"
+
+
+_LABEL_UNSAFE = re.compile(r"[^\w-]")
+
+
+def _label(meta: dict[str, Any]) -> str:
+    """A footnote label as an id: Python-Markdown's characters, so the allow-list's pattern keeps it."""
+    label = meta.get("label")
+    return _LABEL_UNSAFE.sub("-", str(label)) if label is not None else str(meta["id"] + 1)
+
+
+def _parser(*, html: bool) -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": html, "breaks": True}, renderer_cls=_Renderer)
+    # Links of every scheme reach the allow-list, which drops the href and keeps the text (one gate, as in v1).
+    md.validateLink = lambda url: True  # type: ignore[method-assign]
+    md.enable("table").use(footnote_plugin).use(deflist_plugin)
+    for name, rule in _FOOTNOTE_RULES.items():
+        md.add_render_rule(name, rule)
+    return md
+
+
+_MARKDOWN = _parser(html=False)
+#: Only to find raw HTML a drafter typed (it renders as text): `raw_html`.
+_MARKDOWN_WITH_HTML = _parser(html=True)
 
 
 def markdown_to_html(text: str) -> str:
     """Markdown to raw (unsanitized) HTML with the extensions every channel shares."""
-    return markdown.markdown(
-        text, extensions=_MARKDOWN_EXTENSIONS, extension_configs=_MARKDOWN_CONFIG, output_format="html"
-    )
-
-
-_local = threading.local()
-
-
-def _cleaner() -> bleach.Cleaner:
-    """One Cleaner per thread: building it costs a tenth of a clean, and it is not thread-safe."""
-    cleaner = getattr(_local, "cleaner", None)
-    if cleaner is None:
-        cleaner = _local.cleaner = bleach.Cleaner(
-            tags=ALLOWED_TAGS,
-            attributes=_allow_attribute,
-            protocols=ALLOWED_PROTOCOLS,
-            strip=True,
-            strip_comments=True,
-        )
-    return cleaner
+    return _MARKDOWN.render(text)
 
 
 @functools.lru_cache(maxsize=64)
@@ -97,11 +187,13 @@ def to_safe_html(text: str) -> str:
 
     Cached by text: a revision never changes, and its pages are viewed far more often than it is saved.
     """
-    return _cleaner().clean(markdown_to_html(text))
+    return nh3.clean(markdown_to_html(text), tags=set(ALLOWED_TAGS), attributes=_ATTRIBUTES,
+                     attribute_filter=_nh3_filter, url_schemes=set(ALLOWED_PROTOCOLS), link_rel=None,
+                     strip_comments=True).strip()
 
 
-#: Structure no statement needs and the renderers pay for dearly: Python-Markdown's link patterns are
-#: quadratic in unclosed `[` (25,000 of them took minutes), and deep nesting recurses past Python's limit.
+#: Structure no statement needs: refused at saving, so a drafter hears of it beside the text. Version 1's parser
+#: needed these bounds (quadratic in unclosed `[`); version 2's is linear, and they stay as plain limits.
 MAX_BRACKETS = 500
 MAX_NESTING = 16
 _QUOTE_PREFIX = re.compile(r"^(?:[ \t]*>)+", re.M)
@@ -146,22 +238,37 @@ def structure_problem(text: str) -> str | None:
     return None
 
 
-class _ImageCollector(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.sources: list[str] = []
+def _tokens(tokens: Sequence[Token]) -> list[Token]:
+    """Every token, inline children included, in document order."""
+    found: list[Token] = []
+    for token in tokens:
+        found.append(token)
+        if token.children:
+            found.extend(_tokens(token.children))
+    return found
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag.lower() in ("img", "image", "picture", "source", "video", "iframe", "embed", "object"):
-            found = [v or "" for k, v in attrs if k.lower() in ("src", "srcset", "data", "poster")]
-            self.sources.extend(found or [""])
 
-    handle_startendtag = handle_starttag
+#: An embedding tag in raw HTML and the attributes that name what it embeds (one linear pass each).
+_EMBED_TAG = re.compile(r"<(?:img|image|picture|source|video|iframe|embed|object)\b[^>]*>", re.I)
+_EMBED_SRC = re.compile(r"""\s(?:src|srcset|data|poster)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]*))""", re.I)
 
 
 def image_sources(text: str) -> list[str]:
-    """Every image source a Markdown text asks for, in any syntax (Markdown or raw HTML)."""
-    collector = _ImageCollector()
-    collector.feed(markdown_to_html(text))
-    collector.close()
-    return collector.sources
+    """Every image source a Markdown text asks for, in any syntax: raw HTML shows as text now, but an image typed
+    as HTML is still refused when it is not ours, as before, rather than quietly shown as code."""
+    sources = []
+    for token in _tokens(_MARKDOWN_WITH_HTML.parse(text)):
+        if token.type == "image":
+            sources.append(str(token.attrs.get("src", "")))
+        elif token.type in ("html_block", "html_inline"):
+            for tag in _EMBED_TAG.finditer(token.content):
+                found = [next(g for g in m.groups() if g is not None) for m in _EMBED_SRC.finditer(tag[0])]
+                sources.extend(found or [""])
+    return sources
+
+
+def raw_html(text: str) -> list[str]:
+    """The HTML tags a text holds, each once in order: version 2 shows them as text (`review.checks.raw_html`)."""
+    found = [t.content.strip() for t in _tokens(_MARKDOWN_WITH_HTML.parse(text))
+             if t.type in ("html_block", "html_inline")]
+    return list(dict.fromkeys(f for f in found if f))

@@ -3,7 +3,8 @@
 One request per line on stdin, `{"fn": "module:function", "body": Markdown}`; one answer per line on the
 answer pipe, `{"html": …, "data": …}` or `{"error": …}`. The parent kills this process when an answer takes
 longer than the time budget, which is the whole point of running renderers here: a thread cannot be stopped,
-and a check inside Python-Markdown's loops cannot interrupt one long regular-expression match.
+and a check inside a parser's loops cannot interrupt one long regular-expression match. The renderers are linear
+now (markdown-it-py, nh3): this is the safety net for what nobody foresaw.
 """
 
 from __future__ import annotations

@@ -7,15 +7,15 @@ existed, the first time it is shown; pages, previews, the API, dispatch and read
 (and from a small in-process cache in front). It is keyed by the body's hash rather than the revision hash
 because the HTML depends on the body alone: a revision that only changed its title reuses it, and callers that
 hold only the text (an outbox job, a read-back) find it without another query. A renderer whose output changes
-bumps its version, and every text is rendered again on next use.
+bumps its version; a body already stored keeps the rendering it has (what was reviewed, approved and published:
+the leader's approval names it, `rendering_key`), and only bodies never stored are rendered by the new version.
 
 **Time budget.** Rendering runs in a helper process (`review.render_worker`, one per server process, started on
 first use) and the caller waits at most `RENDER_BUDGET_SECONDS` (config, default 5) for the answer; after that
 the helper is killed and the text refused with a message a person can act on. A process, because nothing else
 bounds the cost: a thread that overruns cannot be stopped and keeps the CPU (and the GIL), and a work counter
-inside Python-Markdown cannot interrupt one long regular-expression match. Saving and live previews already
-refuse convoluted structure (`review.render.structure_problem`); the budget catches whatever those bounds miss,
-and texts stored before the bounds existed.
+inside a parser cannot interrupt one long regular-expression match. The renderers themselves are linear
+(markdown-it-py, nh3), so the budget is a safety net for the unforeseen, not the defence.
 """
 
 from __future__ import annotations
@@ -85,6 +85,8 @@ class Renderer:
 class Rendered:
     html: str
     data: dict[str, Any] = field(default_factory=dict)
+    #: The renderer's version that made it.
+    version: str = ""
 
 
 class RenderRefused(Invalid):
@@ -117,11 +119,11 @@ def body_hash(body: str) -> str:
 # --- the in-process cache -----------------------------------------------------------------------------------
 
 #: key → (rendering, the database it is known to be stored in, or None)
-_memory: OrderedDict[tuple[str, str, str], tuple[Rendered, str | None]] = OrderedDict()
+_memory: OrderedDict[tuple[str, str], tuple[Rendered, str | None]] = OrderedDict()
 _memory_lock = threading.Lock()
 
 
-def _remembered(key: tuple[str, str, str]) -> tuple[Rendered, str | None] | None:
+def _remembered(key: tuple[str, str]) -> tuple[Rendered, str | None] | None:
     with _memory_lock:
         hit = _memory.get(key)
         if hit is not None:
@@ -129,7 +131,7 @@ def _remembered(key: tuple[str, str, str]) -> tuple[Rendered, str | None] | None
         return hit
 
 
-def _remember(key: tuple[str, str, str], rendered: Rendered, stored_in: str | None) -> None:
+def _remember(key: tuple[str, str], rendered: Rendered, stored_in: str | None) -> None:
     with _memory_lock:
         _memory[key] = (rendered, stored_in)
         while len(_memory) > MEMORY_ENTRIES:
@@ -148,29 +150,39 @@ def forget_memory() -> None:
 def get(name: str, body: str, *, store: bool = True, _saving: bool = False) -> Rendered:
     """`body` as renderer `name` renders it: from memory, from the table, or rendered now within the budget.
 
+    A body already stored keeps the rendering it was stored with, whatever the renderer's version is now: that
+    is what its reviewers saw and its leader approved, and what the public was shown. Only a body never stored
+    is rendered by the current version.
     `store` is for texts that are (or are being) saved as a revision; unsaved text (the editor's live preview, the
     live checks) is rendered and kept in memory only, so typing never fills the table.
     Raises `RenderRefused` when the text cannot be rendered in time.
     """
     renderer = _RENDERERS[name]
-    key = (body_hash(body), renderer.name, renderer.version)
+    key = (body_hash(body), renderer.name)
     database = str(db.engine.url)
     hit = _remembered(key)
     if hit is not None and (not store or (hit[1] == database and not _saving)):
         return hit[0]
-    row = db.session.execute(
-        sql_select(Rendering.html, Rendering.data).where(
-            Rendering.body_hash == key[0], Rendering.renderer == key[1], Rendering.version == key[2])
-    ).first()
+    rows = db.session.execute(
+        sql_select(Rendering.html, Rendering.data, Rendering.version)
+        .where(Rendering.body_hash == key[0], Rendering.renderer == key[1])
+        .order_by(Rendering.created_at)
+    ).all()
     stored_in = None
+    row = next((r for r in rows if r.version == renderer.version), rows[0] if rows else None)
     if row is not None:
-        rendered, stored_in = Rendered(row.html, row.data or {}), database
+        rendered, stored_in = Rendered(row.html, row.data or {}, row.version), database
     else:
-        rendered = hit[0] if hit is not None else _render(renderer, body)
-        if store and _store(key, rendered):
+        rendered = hit[0] if hit is not None and hit[0].version == renderer.version else _render(renderer, body)
+        if store and _store((*key, renderer.version), rendered):
             stored_in = database
     _remember(key, rendered, stored_in)
     return rendered
+
+
+def rendering_key(name: str, body: str) -> str:
+    """The stored rendering `get` serves for `body`, named: `body hash/renderer/version` (what an approval saw)."""
+    return f"{body_hash(body)}/{name}/{get(name, body).version}"
 
 
 def html(name: str, body: str, *, store: bool = True) -> str:
@@ -335,7 +347,7 @@ def _render(renderer: Renderer, body: str) -> Rendered:
             raise RenderRefused(_("正文嵌套过深，无法排版"))
         log.error("renderer %s failed: %s", renderer.name, answer["error"])
         raise RenderRefused(_("正文无法排版：%(reason)s", reason=answer["error"]))
-    return Rendered(answer["html"], answer.get("data") or {})
+    return Rendered(answer["html"], answer.get("data") or {}, renderer.version)
 
 
 @atexit.register

@@ -294,6 +294,7 @@ def decide(actor: User, statement_id: int, data: Mapping[str, Any]) -> Decision:
     st.decisions.append(decision)
     st.updated_at = utcnow()
     to = None
+    acted_for: dict[str, Any] = {"on_behalf_of": on_behalf.username} if on_behalf else {}
     if values.decision == Verdict.REQUEST_CHANGES:
         event = "changes_requested"
     elif values.decision == Verdict.REJECT:
@@ -301,11 +302,13 @@ def decide(actor: User, statement_id: int, data: Mapping[str, Any]) -> Decision:
     elif values.stage == Stage.LEADER:
         event = "approved"
         st.approved_revision = rev
+        # the approval names the stored renderings the leader previewed: what publishing sends and pages show
+        acted_for["renderings"] = {name: renderings.rendering_key(name, rev.body)
+                                   for name in renderings.renderers() if name in st.channels}
         # the declared release step: the release and its outbox rows join this transaction
         to = lifecycle.release_step()(st, actor)
     else:
         event = "reviewed"
-    acted_for = {"on_behalf_of": on_behalf.username} if on_behalf else {}
     transition(st, lifecycle.STATEMENT, event, to=to, actor=actor,
                action=f"review.{values.stage}.{values.decision}", before=before,
                after=lambda: {**_refreshed(st), **acted_for})

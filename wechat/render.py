@@ -123,8 +123,8 @@ _CELL_ALIGN = frozenset({"left", "center", "right"})
 _SPAN = re.compile(r"[0-9]{1,3}")
 
 #: Bump on any change to what `render_article` writes: stored renderings (review/renderings.py) of the old
-#: version are then not reused.
-RENDERER_VERSION = "1"
+#: version are then not reused for bodies never stored; stored ones keep theirs. 2: from markdown-it-py + nh3.
+RENDERER_VERSION = "2"
 
 #: Heading of the reference list; part of the article, so in the article's language.
 REFERENCES_HEADING = "参考链接"
@@ -249,7 +249,7 @@ class _Walker:
         return f"{opening}{inner}</{tag}>"
 
     def link(self, node: _Element) -> str:
-        # Python-Markdown's footnote "↩" back-link means nothing without clickable anchors.
+        # A footnote's "↩" back-link means nothing without clickable anchors.
         if node.attrs.get("class") == "footnote-backref":
             return ""
         href = node.attrs.get("href", "")

@@ -90,6 +90,15 @@ def test_links(app: Flask) -> None:
     assert codes(app, "详见[首页](/releases)") == []
 
 
+def test_raw_html_asks_for_markdown_and_does_not_block(app: Flask) -> None:
+    found = codes(app, "经核实，网传消息不实。\n<b>原文</b>\n\n<figure><img src=\"/media/x.png\"></figure>")
+    assert found == [("raw_html", "<b>"), ("raw_html", "</b>"),
+                     ("raw_html", '<figure><img src="/media/x.png"></figure>')]
+    assert codes(app, "经核实，**网传消息不实**，5 < 6。") == []
+    with app.app_context():
+        assert checks.SEVERITY[checks.Code.RAW_HTML] == checks.Severity.WARN
+
+
 def test_wechat_limits(app: Flask) -> None:
     long_title = "关于网传某某研究所小麦新品种存在严重质量问题等多方面情况的说明与回应"
     assert len(long_title) > 32

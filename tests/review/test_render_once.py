@@ -12,6 +12,7 @@ from flask import Flask
 from sqlalchemy import delete, func, select, update
 
 from app.extensions import db
+from app.models import AuditEvent
 from review import renderings
 from review.models import Revision
 from review.render import to_safe_html
@@ -33,6 +34,12 @@ def office(app: Flask) -> Office:
     return Office(app, "RND")
 
 
+@pytest.fixture(autouse=True)
+def fresh_memory() -> None:
+    """Each test starts as a fresh server process: what an earlier test rendered is not remembered."""
+    renderings.forget_memory()
+
+
 def stored(app: Flask) -> list[tuple[str, str]]:
     with app.app_context():
         return sorted((r, v) for r, v in db.session.execute(
@@ -43,7 +50,7 @@ def test_saving_renders_each_channel_once_and_views_never_render_again(app: Flas
     before = renderings.calls
     st = office.draft(body=BODY, channels=["portal", "wechat"])
     assert renderings.calls - before == 2  # portal and WeChat, at save, nothing more
-    assert stored(app) == [("portal", "1"), ("wechat", "1")]
+    assert stored(app) == [("portal", "2"), ("wechat", "2")]
     with app.app_context():
         html = {r.renderer: r.html for r in db.session.scalars(select(renderings.Rendering))}
     assert html["portal"] == to_safe_html(BODY) and html["wechat"] == render_article(BODY).html
@@ -81,30 +88,42 @@ def test_a_revision_saved_before_the_table_is_rendered_on_first_view_then_stored
     before = renderings.calls
     assert page.get(f"/statements/{st['id']}").status_code == 200
     first = renderings.calls - before
-    assert first >= 1 and ("portal", "1") in stored(app)
+    assert first >= 1 and ("portal", "2") in stored(app)
     renderings.forget_memory()
     assert page.get(f"/statements/{st['id']}").status_code == 200
     assert renderings.calls - before == first  # the second view read the table
 
 
-def test_a_new_renderer_version_renders_again(app: Flask, office: Office, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_new_renderer_version_renders_new_bodies_and_keeps_stored_ones(app: Flask, office: Office,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     st = office.draft(body=BODY, channels=["portal"])
     renderings.forget_memory()
     monkeypatch.setitem(renderings._RENDERERS, "portal",
-                        renderings.Renderer("portal", "2", "review.render:to_safe_html"))
+                        renderings.Renderer("portal", "3", "tests.review.slow_render:other"))
     before = renderings.calls
-    assert office.drafter.get(f"/statements/{st['id']}/preview?channel=portal").status_code == 200
-    assert renderings.calls == before + 1 and ("portal", "2") in stored(app)
+    old = office.drafter.get(f"/statements/{st['id']}/preview?channel=portal")
+    assert old.status_code == 200 and old.get_data(as_text=True) == to_safe_html(BODY)  # what was reviewed
+    assert renderings.calls == before
+    other = office.draft(body=BODY + "\n\n新的一段", channels=["portal"])
+    assert renderings.calls - before == 2 and ("portal", "3") in stored(app)  # portal (version 3) and WeChat
+    assert office.drafter.get(f"/statements/{other['id']}/preview?channel=portal").status_code == 200
 
 
-def test_a_pathological_text_is_cut_off_by_the_budget_with_a_clear_message(app: Flask, office: Office) -> None:
-    # Saved before the structure bounds existed: runs of unclosed "[a](" take Python-Markdown (3.11) a time
-    # that grows with the square of their number: 25,000 took 90 s, these 10,000 about 15 s.
+def _slow_portal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The portal renderer stuck on every text (a new version, so nothing stored is reused)."""
+    monkeypatch.setitem(renderings._RENDERERS, "portal",
+                        renderings.Renderer("portal", "slow", "tests.review.slow_render:render"))
+
+
+def test_a_text_the_renderer_is_stuck_on_is_cut_off_by_the_budget_with_a_clear_message(
+        app: Flask, office: Office, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Saved before the renderer got stuck on it: the budget, not the renderer, ends the wait.
     st = office.draft(body="正常的文本", channels=["portal"])
     with app.app_context():
         db.session.execute(update(Revision).where(Revision.statement_id == st["id"])
-                           .values(body="[a](" * 10_000))
+                           .values(body="从未排版过的文本"))
         db.session.commit()
+    _slow_portal(monkeypatch)
     page = login(app, office.drafter.user.username)
     started = time.monotonic()
     resp = page.get(f"/statements/{st['id']}")
@@ -117,15 +136,36 @@ def test_a_pathological_text_is_cut_off_by_the_budget_with_a_clear_message(app: 
     assert office.drafter.get("/statements").status_code == 200  # the helper was replaced; the server answers
 
 
-def test_saving_a_text_the_budget_cannot_render_is_refused_beside_the_body(app: Flask, office: Office) -> None:
-    app.config["RENDER_BUDGET_SECONDS"] = 0.001
+def test_saving_a_text_the_budget_cannot_render_is_refused_beside_the_body(app: Flask, office: Office,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    app.config["RENDER_BUDGET_SECONDS"] = 0.5
+    _slow_portal(monkeypatch)
     resp = office.drafter.post("/statements", {"title": "标题", "digest": "", "body": BODY + " 预算",
                                                "channels": ["portal"]})
     assert resp.status_code == 400
     error = resp.get_json()["error"]
     assert error["code"] == "invalid" and "已中止" in error["fields"]["body"]
-    app.config["RENDER_BUDGET_SECONDS"] = 3
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Revision)) == 0  # nothing saved
+    monkeypatch.undo()
     assert office.drafter.post("/statements", {"title": "标题", "digest": "", "body": BODY + " 预算",
                                                "channels": ["portal"]}).status_code == 201
+
+
+def test_the_approval_names_the_rendering_the_leader_saw_and_it_is_what_goes_out(
+        app: Flask, office: Office, monkeypatch: pytest.MonkeyPatch) -> None:
+    st = office.approved(body=BODY, channels=["portal"])
+    with app.app_context():
+        approval = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "review.leader.approve",
+                                                              AuditEvent.object_id == st["id"]))
+        assert approval is not None
+        assert approval.after["renderings"] == {"portal": f"{renderings.body_hash(BODY)}/portal/2"}
+    # a newer renderer arrives between the approval and go-live (a deploy): the approved rendering still goes out
+    monkeypatch.setitem(renderings._RENDERERS, "portal",
+                        renderings.Renderer("portal", "3", "tests.review.slow_render:other"))
+    renderings.forget_memory()
+    drain(app)
+    page = app.test_client().get(f"/releases/{st['id']}").get_data(as_text=True)
+    assert "<strong>网传信息不实</strong>" in page and "新版排版" not in page
+    with app.app_context():
+        assert renderings.rendering_key("portal", BODY) == approval.after["renderings"]["portal"]

@@ -345,8 +345,14 @@ def test_images_from_elsewhere_are_dropped() -> None:
 
 
 def test_table_cell_alignment_becomes_inline_style() -> None:
-    html = render_article('<table><tr><td align="center" colspan="2">合计</td></tr></table>').html
-    assert f'<td colspan="2" style="{STYLES["td"]}text-align:center;">合计</td>' in html
+    html = render_article("| 项目 | 合计 |\n|:--|:-:|\n| 样品 | 3 |").html
+    assert f'<td style="{STYLES["td"]}text-align:left;">样品</td>' in html
+    assert f'<td style="{STYLES["td"]}text-align:center;">3</td>' in html
+
+
+def test_raw_html_in_a_new_body_shows_as_text_and_does_nothing() -> None:
+    html = render_article('<table><tr><td colspan="2">合计</td></tr></table>').html
+    assert "<table" not in html and "&lt;td colspan=" in html
 
 
 # --- limits ------------------------------------------------------------------------
