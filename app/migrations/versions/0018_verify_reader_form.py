@@ -17,7 +17,8 @@ depends_on = None
 
 
 def upgrade():
-    from publishing.verify import bare, shingles, statement_form
+    from publishing.verify import bare, reader_form, shingles, statement_form
+    from review.renderings import body_hash
 
     conn = op.get_bind()
     rows = conn.execute(sa.text(
@@ -25,7 +26,11 @@ def upgrade():
         "JOIN revisions r ON r.statement_id = v.statement_id AND r.hash = v.revision_hash"
     )).all()
     for statement_id, body in rows:
-        form = statement_form(body)
+        # the page shows the stored portal rendering (the oldest kept: what was approved), else today's renderer
+        stored = conn.execute(sa.text(
+            "SELECT html FROM renderings WHERE body_hash = :h AND renderer = 'portal' ORDER BY created_at LIMIT 1"
+        ), {"h": body_hash(body)}).scalar()
+        form = reader_form(stored) if stored is not None else statement_form(body)
         conn.execute(sa.text("UPDATE verify_texts SET normalized = :form WHERE statement_id = :id"),
                      {"form": form, "id": statement_id})
         conn.execute(sa.text("DELETE FROM verify_shingles WHERE statement_id = :id"), {"id": statement_id})
