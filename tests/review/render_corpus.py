@@ -4,8 +4,7 @@ line breaks, the raw HTML of older bodies). `golden/render_v1.json` holds what r
 
 from __future__ import annotations
 
-from app.demo import BODY as DEMO_BODY
-
+from huiying.demo import BODY as DEMO_BODY
 from tests.wechat.test_render import MEDIA, STATEMENT
 
 BODIES: dict[str, str] = {
