@@ -32,11 +32,24 @@ def record(
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Add an audit event for `obj` (committed with the state change it describes)."""
+    return record_row(actor, action, type(obj).__name__.lower(), getattr(obj, "id", None), before=before, after=after)
+
+
+def record_row(
+    actor: User | None,
+    action: str,
+    object_type: str,
+    object_id: int | None,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Add an audit event for a row named by type and id, for steps that change a row without loading it."""
     event = AuditEvent(
         actor_id=actor.id if actor else None,
         action=action,
-        object_type=type(obj).__name__.lower(),
-        object_id=getattr(obj, "id", None),
+        object_type=object_type,
+        object_id=object_id,
         before=before,
         after=after,
         remote_addr=request.remote_addr if has_request_context() else None,

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_pgettext as _lp
 from flask_babel.speaklater import LazyString
 
-#: Actions recorded under a fixed code, by services and by `app.door.transition`'s default `<table>.<event>`.
+#: Actions recorded under a fixed code, by services and by `app.door` (each table's action names).
 ACTIONS: dict[str, LazyString] = {
     "auth.login": _lp("audit", "登录"),
     "auth.logout": _lp("audit", "退出登录"),
@@ -73,6 +73,10 @@ ACTIONS: dict[str, LazyString] = {
     "case.statement_published": _lp("audit", "关联的回应已发布"),
     "case.close": _lp("audit", "办结舆情"),
     "case.attach": _lp("audit", "添加舆情附件"),
+    "notification_send.claimed": _lp("audit", "开始发送通知副本"),
+    "notification_send.sent": _lp("audit", "通知副本已发出"),
+    "notification_send.deferred": _lp("audit", "通知副本发送未成，稍后重试"),
+    "notification_send.failed": _lp("audit", "通知副本发送失败"),
 }
 
 #: `delivery.<channel>.<step>` and `delivery.<step>`: one channel's delivery of a statement.
@@ -115,6 +119,7 @@ OBJECT_TYPES: dict[str, LazyString] = {
     "image": _lp("audit", "图片"),
     "evidence": _lp("audit", "证明材料"),
     "upwardreport": _lp("audit", "归口报送"),
+    "notificationsend": _lp("audit", "通知副本"),
 }
 
 

@@ -36,7 +36,7 @@ def attachment_path(sha256: str, ext: str) -> Path:
 def add(actor: User, case_id: int, data: bytes, name: str = "") -> CaseAttachment:
     """Attach a PDF or an image (≤ 5 MB, judged by its bytes) to an open case; audited as `case.attach`."""
     begin_write()
-    case = get_case(actor, case_id)
+    case = get_case(actor, case_id, for_update=True)
     rules.may_attach(actor, case)
     if not case.is_open:
         raise WrongState(_("舆情已办结，不能再添加附件"))

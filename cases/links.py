@@ -19,7 +19,7 @@ from app.extensions import db
 from app.models import User
 from cases import clock, queries
 from cases.models import Case, CaseResponse, CaseStatement, EventKind, ResponseForm
-from cases.rules import CASE_FLOW
+from cases.rules import CASE_FLOW, CaseStep
 from cases.timeline import add_event
 
 _statements = table("statements", column("id"), column("unit_id"), column("status"), column("current_revision_id"))
@@ -131,7 +131,7 @@ def record_statement_published(statement_id: int, at: datetime) -> list[int]:
         db.session.flush()
         stopped = clock.stop(case, ResponseForm.STATEMENT, at)
         if case.is_open:
-            transition(case, CASE_FLOW, "statement_published", actor=None)
+            transition(case, CASE_FLOW, CaseStep.STATEMENT_PUBLISHED, actor=None)
         add_event(case, EventKind.RESPONDED, None, {
             "form": ResponseForm.STATEMENT.value, "statement_id": statement_id, "counted": True,
             "held_at": at.isoformat(), "deadlines_met": [d.kind for d in stopped], "by": "publishing",

@@ -68,7 +68,8 @@ class DeadlineState(enum.StrEnum):
 
 
 class EventKind(enum.StrEnum):
-    """The timeline's entries; the case's status is what they add up to."""
+    """The timeline's entries: what happened, in order. The case's `status` is a stored column that the same
+    service moves through the door (`cases.rules.CASE_FLOW`) in the transaction that adds the entry."""
 
     REGISTERED = "registered"
     ASSESSED = "assessed"

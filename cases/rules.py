@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+
 from flask_babel import gettext as _
 
 from app.door import Transitions
@@ -10,24 +12,40 @@ from app.models import Role, User
 from cases.labels import ROLE
 from cases.models import Case, CaseStatus
 
-S = CaseStatus
+
+class CaseStep(enum.StrEnum):
+    """What can happen to a case (the timeline's rows are `CaseEvent`s); each leads to exactly one state."""
+
+    ASSESS = "assess"
+    ASSIGN = "assign"
+    ACCEPT = "accept"
+    FEEDBACK = "feedback"
+    RESPOND = "respond"  # a response that counts: held, or a statement already published
+    NOTE_RESPONSE = "note_response"  # a statement not yet published: recorded, counted once it is
+    STATEMENT_PUBLISHED = "statement_published"
+    CLOSE = "close"
+
+
+S, E = CaseStatus, CaseStep
+_OPEN = (S.REGISTERED, S.ASSESSED, S.ASSIGNED, S.HANDLING, S.RESPONDED)
 
 #: The one table of the case's lifecycle; app.door.transition applies it as a compare-and-set.
-CASE_FLOW = Transitions("case", {
-    (S.REGISTERED, "assess"): S.ASSESSED,
+CASE_FLOW = Transitions("case", CaseStep, {
+    (S.REGISTERED, E.ASSESS): S.ASSESSED,
     # Re-assessment while open changes the level and the clocks, not how far the case has come.
-    **{(s, "assess"): s for s in (S.ASSESSED, S.ASSIGNED, S.HANDLING, S.RESPONDED)},
-    **{(s, "assign"): S.ASSIGNED for s in (S.ASSESSED, S.ASSIGNED, S.HANDLING)},
-    (S.ASSIGNED, "accept"): S.HANDLING,
-    **{(s, "feedback"): s for s in (S.REGISTERED, S.ASSESSED, S.ASSIGNED, S.HANDLING, S.RESPONDED)},
-    # A statement not yet published is recorded but does not count: the case stays `handling`.
-    (S.HANDLING, "respond"): (S.RESPONDED, S.HANDLING),
-    (S.RESPONDED, "respond"): S.RESPONDED,
+    **{(s, E.ASSESS): s for s in (S.ASSESSED, S.ASSIGNED, S.HANDLING, S.RESPONDED)},
+    **{(s, E.ASSIGN): S.ASSIGNED for s in (S.ASSESSED, S.ASSIGNED, S.HANDLING)},
+    (S.ASSIGNED, E.ACCEPT): S.HANDLING,
+    **{(s, E.FEEDBACK): s for s in _OPEN},
+    (S.HANDLING, E.RESPOND): S.RESPONDED,
+    (S.RESPONDED, E.RESPOND): S.RESPONDED,
+    # A statement not yet published is recorded but does not count: the case stays where it was.
+    (S.HANDLING, E.NOTE_RESPONSE): S.HANDLING,
+    (S.RESPONDED, E.NOTE_RESPONSE): S.RESPONDED,
     # A linked statement going out is a response whatever step the case had reached.
-    **{(s, "statement_published"): S.RESPONDED
-       for s in (S.REGISTERED, S.ASSESSED, S.ASSIGNED, S.HANDLING, S.RESPONDED)},
-    **{(s, "close"): S.CLOSED for s in (S.ASSESSED, S.ASSIGNED, S.HANDLING, S.RESPONDED)},
-})
+    **{(s, E.STATEMENT_PUBLISHED): S.RESPONDED for s in _OPEN},
+    **{(s, E.CLOSE): S.CLOSED for s in (S.ASSESSED, S.ASSIGNED, S.HANDLING, S.RESPONDED)},
+}, initial=S.REGISTERED, actions={E.NOTE_RESPONSE: "case.respond"})
 
 
 def unit_ids(case: Case) -> set[int]:
@@ -109,20 +127,20 @@ def actions(user: User, case: Case) -> dict[str, bool]:
     """Which action forms a page shows this person: allowed by right and by the case's status."""
     out: dict[str, bool] = {}
     checks = {
-        "assess": lambda: may_assess(user, case),
-        "assign": lambda: may_assign(user, case),
-        "accept": lambda: may_accept(user, case),
-        "feedback": lambda: may_feedback(user, case),
-        "respond": lambda: may_respond(user, case),
-        "close": lambda: may_close(user, case, without_response=not any(r.counted for r in case.responses)),
+        CaseStep.ASSESS: lambda: may_assess(user, case),
+        CaseStep.ASSIGN: lambda: may_assign(user, case),
+        CaseStep.ACCEPT: lambda: may_accept(user, case),
+        CaseStep.FEEDBACK: lambda: may_feedback(user, case),
+        CaseStep.RESPOND: lambda: may_respond(user, case),
+        CaseStep.CLOSE: lambda: may_close(user, case, without_response=not any(r.counted for r in case.responses)),
     }
-    for name, check in checks.items():
+    for step, check in checks.items():
         try:
             check()
         except (WrongRole, WrongUnit):
-            out[name] = False
+            out[step.value] = False
         else:
-            out[name] = CASE_FLOW.allows(case.status, name)
+            out[step.value] = CASE_FLOW.allows(case.status, step)
     # attaching is no step of the lifecycle: it is open while the case is
     out["attach"] = out["feedback"] and case.is_open
     return out

@@ -32,7 +32,7 @@ from cases.models import (
     EventKind,
     ResponseForm,
 )
-from cases.rules import CASE_FLOW
+from cases.rules import CASE_FLOW, CaseStep
 from cases.timeline import add_event
 from cases.validation import (
     assessment_input,
@@ -44,9 +44,17 @@ from cases.validation import (
 )
 
 
-def get_case(actor: User, case_id: int) -> Case:
-    """The case if it exists (404) and the actor may see it (403 wrong_unit)."""
-    case = db.session.get(Case, case_id)
+def get_case(actor: User, case_id: int, *, for_update: bool = False) -> Case:
+    """The case if it exists (404) and the actor may see it (403 wrong_unit).
+
+    `for_update` is for writers (after `begin_write()`): the row is locked and read afresh, so a second
+    writer waits for the first and decides on what it left (app/door.py: row lock, then compare-and-set).
+    """
+    if for_update:
+        db.session.execute(select(Case.id).where(Case.id == case_id).with_for_update())
+        case = db.session.scalar(select(Case).where(Case.id == case_id).execution_options(populate_existing=True))
+    else:
+        case = db.session.get(Case, case_id)
     if case is None:
         raise NotFound(_("舆情不存在"))
     if not rules.can_see(actor, case):
@@ -186,11 +194,11 @@ def _counted(case: Case) -> list[tuple[str, datetime]]:
 def assess(actor: User, case_id: int, data: Any) -> CaseEvent:
     """研判: level, rationale, must-respond; sets the clocks (a re-assessment recomputes the open ones)."""
     begin_write()
-    case = get_case(actor, case_id)
+    case = get_case(actor, case_id, for_update=True)
     rules.may_assess(actor, case)
     values = assessment_input(data)
     previous = case.level
-    transition(case, CASE_FLOW, "assess", actor=actor, values={
+    transition(case, CASE_FLOW, CaseStep.ASSESS, actor=actor, values={
         "level": values.level, "must_respond": values.must_respond,
         "urgency_rank": values.level,
     }, before={"status": case.status, "level": previous}, after={"level": values.level})
@@ -206,11 +214,11 @@ def assess(actor: User, case_id: int, data: Any) -> CaseEvent:
 def assign(actor: User, case_id: int, data: Any) -> CaseEvent:
     """转办: the office names the lead unit and assisting units; the lead unit's responsible people hear of it."""
     begin_write()
-    case = get_case(actor, case_id)
+    case = get_case(actor, case_id, for_update=True)
     rules.may_assign(actor, case)
     values = assignment_input(data)
     before = {"status": case.status, "lead_unit": case.lead_unit.code}
-    transition(case, CASE_FLOW, "assign", actor=actor, values={"lead_unit_id": values.lead_unit.id},
+    transition(case, CASE_FLOW, CaseStep.ASSIGN, actor=actor, values={"lead_unit_id": values.lead_unit.id},
                before=before, after={"lead_unit": values.lead_unit.code,
                                      "assisting_units": [u.code for u in values.assisting_units]})
     db.session.expire(case, ["lead_unit"])
@@ -235,10 +243,10 @@ def assign(actor: User, case_id: int, data: Any) -> CaseEvent:
 def accept(actor: User, case_id: int, data: Any) -> CaseEvent:
     """受理: the lead unit takes the case in hand."""
     begin_write()
-    case = get_case(actor, case_id)
+    case = get_case(actor, case_id, for_update=True)
     rules.may_accept(actor, case)
     note = note_input(data, required=False)
-    transition(case, CASE_FLOW, "accept", actor=actor)
+    transition(case, CASE_FLOW, CaseStep.ACCEPT, actor=actor)
     event = add_event(case, EventKind.ACCEPTED, actor, {"note": note})
     db.session.commit()
     return event
@@ -247,10 +255,10 @@ def accept(actor: User, case_id: int, data: Any) -> CaseEvent:
 def feedback(actor: User, case_id: int, data: Any) -> CaseEvent:
     """反馈: a note from the lead or an assisting unit, or the office; any number while open."""
     begin_write()
-    case = get_case(actor, case_id)
+    case = get_case(actor, case_id, for_update=True)
     rules.may_feedback(actor, case)
     note = note_input(data, required=True)
-    transition(case, CASE_FLOW, "feedback", actor=actor)
+    transition(case, CASE_FLOW, CaseStep.FEEDBACK, actor=actor)
     event = add_event(case, EventKind.FEEDBACK, actor, {"note": note})
     db.session.commit()
     return event
@@ -263,7 +271,7 @@ def respond(actor: User, case_id: int, data: Any) -> CaseResponse:
     is published (at its ledger time) — now if it already is, else when publishing says so.
     """
     begin_write()
-    case = get_case(actor, case_id)
+    case = get_case(actor, case_id, for_update=True)
     rules.may_respond(actor, case)
     values = response_input(data)
     held_at, counted = values.held_at, True
@@ -277,10 +285,7 @@ def respond(actor: User, case_id: int, data: Any) -> CaseResponse:
         links.ensure_link(case, values.statement_id, actor)
         held_at = links.published_at(values.statement_id)
         counted = held_at is not None
-    to = CaseStatus.RESPONDED if counted else None
-    if not counted and case.status == CaseStatus.HANDLING:
-        to = CaseStatus.HANDLING
-    transition(case, CASE_FLOW, "respond", actor=actor, to=to)
+    transition(case, CASE_FLOW, CaseStep.RESPOND if counted else CaseStep.NOTE_RESPONSE, actor=actor)
     response = CaseResponse(case_id=case.id, form=values.form.value, statement_id=values.statement_id,
                             held_at=held_at, note=values.note, evidence_url=values.evidence_url,
                             counted=counted, recorded_by=actor.id)
@@ -301,7 +306,7 @@ def respond(actor: User, case_id: int, data: Any) -> CaseResponse:
 def close(actor: User, case_id: int, data: Any) -> CaseEvent:
     """办结: with an outcome; when nothing public was said, only the lead unit's leader, with a reason."""
     begin_write()
-    case = get_case(actor, case_id)
+    case = get_case(actor, case_id, for_update=True)
     without_response = not any(r.counted for r in case.responses)
     rules.may_close(actor, case, without_response=without_response)
     values = close_input(data)
@@ -309,7 +314,7 @@ def close(actor: User, case_id: int, data: Any) -> CaseEvent:
         raise Invalid(_("未作公开回应时须说明理由"),
                       fields={"no_response_reason": _("未作公开回应，请填写不回应的理由")})
     now = utcnow()
-    transition(case, CASE_FLOW, "close", actor=actor, values={
+    transition(case, CASE_FLOW, CaseStep.CLOSE, actor=actor, values={
         "closed_at": now, "outcome": values.outcome, "urgency_rank": CLOSED_RANK, "next_due_at": None,
     })
     for deadline in db.session.scalars(select(Deadline).where(Deadline.case_id == case.id)):

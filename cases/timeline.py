@@ -1,4 +1,8 @@
-"""A case's timeline: the events are the truth of what happened; the status is what they add up to."""
+"""A case's timeline: the events record what happened, who did it and when, for the history and the reports.
+
+The status is not computed from them: it is a stored column (the register filters and sorts on it) that each
+service moves through the door (`cases.rules.CASE_FLOW`) in the same transaction that appends the event.
+"""
 
 from __future__ import annotations
 

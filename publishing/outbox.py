@@ -29,9 +29,9 @@ from app.timeutil import utcnow
 from app.tx import after_commit, begin_write
 from cases.links import record_statement_published
 from publishing import ledger, queues, readback
-from publishing.lifecycle import DELIVERY
+from publishing.lifecycle import DELIVERY, DeliveryEvent
 from publishing.models import Action, Delivery, DeliveryState, LedgerKind, Release
-from review.lifecycle import STATEMENT
+from review.lifecycle import STATEMENT, StatementEvent
 from review.models import Decision, Stage, Statement, Status, Verdict
 
 log = logging.getLogger(__name__)
@@ -100,12 +100,13 @@ def take(delivery_id: int, key: str | None = None, *, going_live: bool = False,
     mine = Delivery.delivery_key == key if key is not None else Delivery.id == delivery_id
     claimable = (mine, or_(ready, abandoned))
     st = _going_live(delivery_id, now) if going_live else None
+    until = now + lease()
     claimed = transition_where(
-        Delivery, DELIVERY, "claimed", delivery_id, state_attr="state",
+        Delivery, DELIVERY, DeliveryEvent.CLAIMED, delivery_id,
         from_states=(DeliveryState.PENDING, DeliveryState.SENDING),
         where=(*claimable, Delivery.attempts < max_attempts()),
-        values={"lease_until": now + lease(), "claim_token": token, "updated_at": now,
-                "attempts": Delivery.attempts + 1},
+        values={"lease_until": until, "claim_token": token, "updated_at": now, "attempts": Delivery.attempts + 1},
+        after={"lease_until": until.isoformat()},
     )
     if claimed:
         prepared = None
@@ -113,8 +114,8 @@ def take(delivery_id: int, key: str | None = None, *, going_live: bool = False,
             d = db.session.scalar(select(Delivery).where(Delivery.id == delivery_id).options(*options)
                                   .execution_options(populate_existing=True))
             assert d is not None
-            if st is not None and d.action == Action.PUBLISH and STATEMENT.allows(st.status, "went_live"):
-                transition(st, STATEMENT, "went_live", actor=None, values={"updated_at": now})
+            if st is not None and d.action == Action.PUBLISH and STATEMENT.allows(st.status, StatementEvent.WENT_LIVE):
+                transition(st, STATEMENT, StatementEvent.WENT_LIVE, actor=None, values={"updated_at": now})
             if prepare is not None:
                 prepared = prepare(d, token)
         except Exception:
@@ -144,7 +145,8 @@ def _going_live(delivery_id: int, now: datetime) -> Statement | None:
         select(Delivery.statement_id, Delivery.action, Delivery.due_at, Statement.status)
         .join(Statement, Statement.id == Delivery.statement_id).where(Delivery.id == delivery_id)
     ).first()
-    if row is None or row.action != Action.PUBLISH or row.due_at > now or not STATEMENT.allows(row.status, "went_live"):
+    if (row is None or row.action != Action.PUBLISH or row.due_at > now
+            or not STATEMENT.allows(row.status, StatementEvent.WENT_LIVE)):
         return None
     return _statement_locked(row.statement_id)
 
@@ -264,14 +266,13 @@ def _staged(d: Delivery, token: str, at: datetime | None) -> None:
     (`remember`), so a worker that dies before the settle leaves nothing a takeover cannot find.
     """
     if at is not None and d.staged_at is None:
-        _step(d, token, "staged", {"staged_at": at})
+        _step(d, token, DeliveryEvent.STAGED, {"staged_at": at})
 
 
-def _step(d: Delivery, token: str, event: str, values: dict[str, Any], **audit_args: Any) -> None:
+def _step(d: Delivery, token: str, event: DeliveryEvent, values: dict[str, Any], **audit_args: Any) -> None:
     """A claimant's step: compare-and-set on state, version and its claim token; LostClaim when gone."""
     try:
-        transition(d, DELIVERY, event, actor=None, state_attr="state", values=values,
-                   where=_as_claimant(d, token), **audit_args)
+        transition(d, DELIVERY, event, actor=None, values=values, where=_as_claimant(d, token), **audit_args)
     except Conflict as error:
         db.session.rollback()
         raise LostClaim(d.id) from error
@@ -295,7 +296,7 @@ def release(delivery_id: int, token: str, *, at: datetime | None, error: str | N
         values["attempts"] = max(0, d.attempts - 1)
     if error is not None:
         values["last_error"] = error
-    _step(d, token, "released", values, action=f"delivery.{d.channel}.released",
+    _step(d, token, DeliveryEvent.RELEASED, values,
           after={"state": DeliveryState.PENDING.value, "error": error, "at": at.isoformat() if at else None})
     priority, ready, key = d.priority, d.ready_at, d.delivery_key
     after_commit(db.session, lambda: queues.enqueue(delivery_id, priority, ready, key=key))
@@ -324,8 +325,7 @@ def succeed(delivery_id: int, token: str, *, url: str | None, external_id: str |
     now = utcnow()
     try:
         _staged(d, token, staged_at)
-        transition(d, DELIVERY, "out", actor=None, state_attr="state", where=_as_claimant(d, token),
-                   action=f"delivery.{d.channel}.published",
+        transition(d, DELIVERY, DeliveryEvent.OUT, actor=None, where=_as_claimant(d, token),
                    values={"url": url, "external_id": external_id, "published_at": now, "last_error": None,
                            "claim_token": None, "lease_until": None, "data": {**(d.data or {}), **details},
                            "readback_due_at": now + readback.LEASE},
@@ -333,7 +333,7 @@ def succeed(delivery_id: int, token: str, *, url: str | None, external_id: str |
     except (Conflict, LostClaim):
         db.session.rollback()
         return False
-    _settle_statement(st, d.release, "channel_out")
+    _settle_statement(st, d.release, out=True)
     after_commit(db.session, lambda: readback.enqueue(delivery_id))
     db.session.commit()
     return True
@@ -366,8 +366,7 @@ def fail(delivery_id: int, token: str | None, reason: str, *, staged_at: datetim
     try:
         if token:
             _staged(d, token, staged_at)
-        transition(d, DELIVERY, "failed", actor=None, state_attr="state", where=where,
-                   action=f"delivery.{d.channel}.failed",
+        transition(d, DELIVERY, DeliveryEvent.FAILED, actor=None, where=where,
                    values={"last_error": reason, "claim_token": None, "lease_until": None},
                    after={"state": DeliveryState.FAILED.value, "reason": reason})
     except (Conflict, LostClaim):
@@ -378,7 +377,7 @@ def fail(delivery_id: int, token: str | None, reason: str, *, staged_at: datetim
         "channel": d.channel, "reason": reason, "attempts": d.attempts, "action": d.action,
         "title": rel.revision.title, "unit": st.unit.code,
     })
-    _settle_statement(st, rel, "channel_failed")
+    _settle_statement(st, rel, out=False)
     # the office is told, and the unit's leaders: a statement that did not go out is a public matter
     notify("delivery_failed", f"delivery_failed:{d.id}:{d.version}", [*people(st.unit, "office", "leaders")],
            subject=f"发布失败：{rel.revision.title}（{d.channel}）",
@@ -396,8 +395,8 @@ def retracted(delivery_id: int, token: str) -> bool:
         db.session.rollback()
         return False
     try:
-        _step(d, token, "taken_down", {"claim_token": None, "lease_until": None, "last_error": None},
-              action=f"delivery.{d.channel}.retracted", after={"state": DeliveryState.RETRACTED.value})
+        _step(d, token, DeliveryEvent.TAKEN_DOWN, {"claim_token": None, "lease_until": None, "last_error": None},
+              after={"state": DeliveryState.RETRACTED.value})
     except LostClaim:
         return False
     db.session.commit()
@@ -420,8 +419,9 @@ def approvers(release: Release) -> list[dict[str, Any]]:
     ]
 
 
-def _settle_statement(st: Statement, rel: Release, event: str) -> None:
-    """Derive the statement's status from its deliveries (one query); the `published` entry exactly once.
+def _settle_statement(st: Statement, rel: Release, *, out: bool) -> None:
+    """A channel settled (`out`, or failed): the statement takes the event its deliveries now add up to (one
+    query), and the `published` entry is written exactly once.
 
     The statement row is locked by the caller, so the last channel to settle sees every other one; the
     unique index on published ledger entries makes a second `published` entry impossible regardless.
@@ -433,7 +433,7 @@ def _settle_statement(st: Statement, rel: Release, event: str) -> None:
     ))
     now = utcnow()
     if states == {DeliveryState.PUBLISHED}:
-        target = Status.PUBLISHED
+        event = StatementEvent.OUT_EVERYWHERE
         if rel.ledger_seq is None:
             rel.published_at = now
             entry = ledger.append(LedgerKind.PUBLISHED, st.id, rel.revision_hash, _published_payload(st, rel))
@@ -449,11 +449,13 @@ def _settle_statement(st: Statement, rel: Release, event: str) -> None:
                    subject=f"已发布：{rel.revision.title}",
                    body=f"「{rel.revision.title}」已在全部渠道发布（记录第 {entry.seq} 号）。",
                    url=f"/statements/{st.id}")
+    elif states == {DeliveryState.FAILED}:
+        event = StatementEvent.FAILED_EVERYWHERE
     elif states <= {DeliveryState.PUBLISHED, DeliveryState.FAILED}:
-        target = Status.PARTIALLY_PUBLISHED if DeliveryState.PUBLISHED in states else Status.FAILED
+        event = StatementEvent.OUT_PARTLY if out else StatementEvent.FAILED_PARTLY
     else:
-        target = Status.PUBLISHING
-    transition(st, STATEMENT, event, to=target, actor=None, values={"updated_at": now})
+        event = StatementEvent.OUT_WAITING if out else StatementEvent.FAILED_WAITING
+    transition(st, STATEMENT, event, actor=None, values={"updated_at": now})
 
 
 def _published_payload(st: Statement, rel: Release) -> dict[str, Any]:

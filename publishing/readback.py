@@ -23,13 +23,14 @@ from flask import current_app
 from rapidfuzz import fuzz
 from sqlalchemy import select, update
 
-from app import audit
+from app.door import transition
 from app.extensions import db
 from app.notifications import notify
 from app.register import people
 from app.timeutil import utcnow
 from app.tx import begin_write
 from publishing import ledger, queues
+from publishing.lifecycle import DELIVERY, DeliveryEvent
 from publishing.models import Delivery, DeliveryState, LedgerKind
 from publishing.verify import bare, differences, normalize, reader_form
 from review import renderings
@@ -149,10 +150,18 @@ def run(delivery_id: int) -> str:
 
 
 def record(delivery_id: int, state: State, detail: str) -> None:
-    """Store the outcome on the delivery; a new mismatch gets its ledger entry and tells the office."""
+    """Store the outcome on the delivery; a new mismatch gets its ledger entry and tells the office.
+
+    Through the door, on the delivery locked as it is now: one retracted while it was read has nothing to
+    record (its channel is taking it down), so no `readback_mismatch` entry follows its retraction.
+    """
     begin_write()
-    d = db.session.get(Delivery, delivery_id)
+    d = db.session.scalar(select(Delivery).where(Delivery.id == delivery_id).with_for_update()
+                          .execution_options(populate_existing=True))
     assert d is not None
+    if not DELIVERY.allows(d.state, DeliveryEvent.READ_BACK):
+        db.session.rollback()
+        return
     before = d.readback
     now = utcnow()
     readback: dict[str, Any] = {"state": state.value, "at": now.isoformat(), "detail": detail}
@@ -161,9 +170,8 @@ def record(delivery_id: int, state: State, detail: str) -> None:
         tries = (before or {}).get("tries", 0) + 1 if (before or {}).get("state") == State.UNAVAILABLE else 1
         readback["tries"] = tries
         due = now + BACKOFF[tries - 1] if tries <= len(BACKOFF) else None
-    db.session.execute(update(Delivery).where(Delivery.id == delivery_id)
-                       .values(readback=readback, readback_due_at=due))
-    audit.record(None, "delivery.readback", d, before=before, after=readback)
+    transition(d, DELIVERY, DeliveryEvent.READ_BACK, actor=None, values={"readback": readback, "readback_due_at": due},
+               before=before or {}, after=readback)
     if state == State.MISMATCH and (before or {}).get("state") != State.MISMATCH:
         st = db.session.get(Statement, d.statement_id)
         assert st is not None

@@ -17,11 +17,11 @@ from app.register import people
 from app.timeutil import format_local, utcnow
 from app.tx import after_commit, begin_write
 from publishing import ledger, queues
-from publishing.lifecycle import DELIVERY
+from publishing.lifecycle import DELIVERY, DeliveryEvent
 from publishing.models import Action, Delivery, DeliveryState, LedgerKind, Release
 from publishing.schemas import CancelIn, RetractIn
 from review import lifecycle, rules
-from review.lifecycle import STATEMENT
+from review.lifecycle import STATEMENT, StatementEvent
 from review.models import Statement, Status
 from review.services import get_statement
 
@@ -76,7 +76,7 @@ def retract(actor: User, statement_id: int, data: Any) -> Statement:
         raise WrongState(_("只有已批准或已发布的回应可以撤回"))
     before = {"status": st.status}
     takedown = _take_down(actor, st, release, reason.strip())
-    transition(st, STATEMENT, "retracted", actor=actor, action="statement.retract", before=before,
+    transition(st, STATEMENT, StatementEvent.RETRACTED, actor=actor, before=before,
                after={"status": Status.RETRACTED.value, "reason": reason})
     ledger.append(LedgerKind.RETRACTED, st.id, release.revision_hash, {
         "reason": release.retraction_reason, "by": {"username": actor.username, "name": actor.name},
@@ -107,13 +107,11 @@ def _take_down(actor: User, st: Statement, release: Release, reason: str) -> lis
             continue
         maybe_out = d.state in (DeliveryState.PUBLISHED, DeliveryState.SENDING) or d.staged_at is not None
         if not maybe_out:  # never left Huiying: cancelled
-            transition(d, DELIVERY, "retracted", to=DeliveryState.RETRACTED, actor=actor, state_attr="state",
-                       action=f"delivery.{d.channel}.cancel",
+            transition(d, DELIVERY, DeliveryEvent.CANCELLED, actor=actor,
                        values={"claim_token": None, "lease_until": None, "updated_at": now})
             continue
         # out there, maybe out (a send in flight), or staged (a WeChat draft): the channel's own take-down
-        transition(d, DELIVERY, "retracted", to=DeliveryState.PENDING, actor=actor, state_attr="state",
-                   action=f"delivery.{d.channel}.takedown",
+        transition(d, DELIVERY, DeliveryEvent.TAKEDOWN, actor=actor,
                    values={"action": Action.RETRACT, "due_at": now, "next_attempt_at": None, "attempts": 0,
                            "claim_token": None, "lease_until": None, "updated_at": now})
         takedown.append((d.id, d.priority, d.delivery_key))
@@ -146,7 +144,7 @@ def cancel(actor: User, statement_id: int, data: Any) -> Statement:
     if release.go_live_at <= utcnow():
         raise WrongState(_("已到发布时间，正在发出，不能再取消；请在发出后使用撤回"))
     takedown = _take_down(actor, st, release, reason or _("发布前已取消"))
-    transition(st, STATEMENT, "cancelled", actor=actor, action="statement.cancel",
+    transition(st, STATEMENT, StatementEvent.CANCELLED, actor=actor,
                before={"status": st.status, "go_live_at": release.go_live_at.isoformat()},
                after={"status": Status.RETRACTED.value, "reason": reason})
     title = release.revision.title
@@ -175,12 +173,11 @@ def retry_delivery(actor: User, statement_id: int, channel: str) -> Delivery:
         raise NotFound(_("该回应没有此渠道的投递"))
     if d.state != DeliveryState.FAILED:
         raise WrongState(_("只有失败的投递可以重试（当前：%(s)s）", s=d.state))
-    transition(d, DELIVERY, "retried", actor=actor, state_attr="state", action=f"delivery.{channel}.retry",
-               values={"next_attempt_at": None, "attempts": 0},
+    transition(d, DELIVERY, DeliveryEvent.RETRIED, actor=actor, values={"next_attempt_at": None, "attempts": 0},
                before={"state": d.state, "last_error": d.last_error}, after={"state": DeliveryState.PENDING.value})
-    if st.status in (Status.FAILED, Status.PARTIALLY_PUBLISHED):
+    if STATEMENT.allows(st.status, StatementEvent.RETRIED):
         st.updated_at = utcnow()
-        transition(st, STATEMENT, "retried", actor=actor, action="statement.retry")
+        transition(st, STATEMENT, StatementEvent.RETRIED, actor=actor)
     delivery_id, priority, ready, key = d.id, d.priority, d.ready_at, d.delivery_key
     after_commit(db.session, lambda: queues.enqueue(delivery_id, priority, ready, key=key))
     db.session.commit()

@@ -21,6 +21,7 @@ from cases import links, queries
 from review import checks, delegation, evidence, labels, lifecycle, notices, renderings, rules
 from review.availability import available_channels
 from review.errors import ChecksFailed, StageNotReady, StaleRevision
+from review.lifecycle import StatementEvent
 from review.models import (
     CORRECTABLE,
     EDITABLE,
@@ -208,7 +209,7 @@ def edit(actor: User, statement_id: int, data: Mapping[str, Any]) -> Statement:
     _new_revision(st, actor, title, digest, body)
     if st.status == Status.IN_REVIEW:
         st.review_round += 1
-    transition(st, lifecycle.STATEMENT, "edited", actor=actor, action="statement.edit", before=before,
+    transition(st, lifecycle.STATEMENT, StatementEvent.EDITED, actor=actor, before=before,
                after=lambda: _refreshed(st))
     notices.announce(st)
     db.session.commit()
@@ -249,7 +250,7 @@ def submit(actor: User, statement_id: int, data: Mapping[str, Any] | None = None
     st.submitted_at = st.updated_at = utcnow()
     st.requested_reviewers = [u.id for u in requested] or None
     asked = {"requested_reviewers": [u.username for u in requested]} if requested else {}
-    transition(st, lifecycle.STATEMENT, "submitted", actor=actor, action="statement.submit", before=before,
+    transition(st, lifecycle.STATEMENT, StatementEvent.SUBMITTED, actor=actor, before=before,
                after=lambda: {**_refreshed(st), **asked})
     notices.announce(st)
     db.session.commit()
@@ -293,23 +294,22 @@ def decide(actor: User, statement_id: int, data: Mapping[str, Any]) -> Decision:
     db.session.add(decision)
     st.decisions.append(decision)
     st.updated_at = utcnow()
-    to = None
     acted_for: dict[str, Any] = {"on_behalf_of": on_behalf.username} if on_behalf else {}
     if values.decision == Verdict.REQUEST_CHANGES:
-        event = "changes_requested"
+        event = StatementEvent.CHANGES_REQUESTED
     elif values.decision == Verdict.REJECT:
-        event = "rejected"
+        event = StatementEvent.REJECTED
     elif values.stage == Stage.LEADER:
-        event = "approved"
         st.approved_revision = rev
         # the approval names the stored renderings the leader previewed: what publishing sends and pages show
         acted_for["renderings"] = {name: renderings.rendering_key(name, rev.body)
                                    for name in renderings.renderers() if name in st.channels}
         # the declared release step: the release and its outbox rows join this transaction
-        to = lifecycle.release_step()(st, actor)
+        released = lifecycle.release_step()(st, actor)
+        event = StatementEvent.SCHEDULED if released == Status.SCHEDULED else StatementEvent.APPROVED
     else:
-        event = "reviewed"
-    transition(st, lifecycle.STATEMENT, event, to=to, actor=actor,
+        event = StatementEvent.REVIEWED
+    transition(st, lifecycle.STATEMENT, event, actor=actor,
                action=f"review.{values.stage}.{values.decision}", before=before,
                after=lambda: {**_refreshed(st), **acted_for})
     notices.announce(st)
@@ -346,9 +346,9 @@ def confirm(actor: User, statement_id: int, data: Mapping[str, Any]) -> Confirma
     db.session.add(confirmation)
     st.confirmations.append(confirmation)
     st.updated_at = utcnow()
-    transition(st, lifecycle.STATEMENT, "reviewed", actor=actor, action="review.agency.confirm", before=before,
-               after=lambda: {**_refreshed(st), "agency": values.agency,
-                              **({"evidence": evidence_doc.sha256} if evidence_doc else {})})
+    transition(st, lifecycle.STATEMENT, StatementEvent.REVIEWED, actor=actor, action="review.agency.confirm",
+               before=before, after=lambda: {**_refreshed(st), "agency": values.agency,
+                                             **({"evidence": evidence_doc.sha256} if evidence_doc else {})})
     notices.announce(st)
     db.session.commit()
     return confirmation

@@ -1,9 +1,10 @@
 """Outgoing copies of notifications — e-mail (smtplib) and a signed webhook — retried with backoff.
 
 The `notification_sends` rows are the truth, not the queue: a job only says "drain what is due now".
-A sender claims a row by moving its `next_attempt_at` forward (a lease) with a compare-and-set, so racing
-drains never send one row together, and a sender that dies leaves a row that is due again when the lease
-ends. `sweep()` queues a drain whenever something is due, so a Redis flush delays sends but loses none.
+A sender claims a row by moving its `next_attempt_at` forward (a lease) with a compare-and-set through the
+door (app/notifications/lifecycle.py), so racing drains never send one row together, and a sender that dies
+leaves a row that is due again when the lease ends. `sweep()` queues a drain whenever something is due, so a
+Redis flush delays sends but loses none.
 """
 
 from __future__ import annotations
@@ -22,14 +23,17 @@ from urllib.parse import unquote, urlsplit
 import requests
 from flask import current_app
 from rq import Queue
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import func, select
 
+from app.door import transition_where
 from app.extensions import db, get_redis
+from app.notifications.lifecycle import SEND, SendEvent
 from app.notifications.models import NotificationSend, SendChannel, SendState
 from app.notifications.texts import in_locale
 from app.register import person
 from app.signing import signed_headers
 from app.timeutil import utcnow
+from app.tx import begin_write
 
 log = logging.getLogger(__name__)
 
@@ -101,24 +105,25 @@ class Claim:
 
 
 def claim_next() -> Claim | None:
-    """Take the most overdue pending send for one attempt (compare-and-set), or None when nothing is due."""
+    """Take the most overdue pending send for one attempt (compare-and-set through the door), or None when
+    nothing is due. The claim, its audit event and its commit are one transaction."""
     for _ in range(20):
+        begin_write()
         now = utcnow()
-        oldest = (select(NotificationSend.id).where(_due(now))
-                  .order_by(NotificationSend.next_attempt_at, NotificationSend.id).limit(1).scalar_subquery())
-        row = db.session.execute(
-            update(NotificationSend)
-            .where(NotificationSend.id == oldest, _due(now))
-            .values(attempts=NotificationSend.attempts + 1, next_attempt_at=now + LEASE)
-            .returning(NotificationSend.id, NotificationSend.attempts)
-            .execution_options(synchronize_session=False)
+        oldest = db.session.execute(
+            select(NotificationSend.id, NotificationSend.attempts).where(_due(now))
+            .order_by(NotificationSend.next_attempt_at, NotificationSend.id).limit(1)
         ).first()
-        db.session.commit()
-        if row is not None:
-            return Claim(row[0], row[1])
-        if not db.session.scalar(select(exists().where(_due(now)))):
+        if oldest is None:
             db.session.rollback()
             return None
+        send_id, attempts = oldest
+        if transition_where(NotificationSend, SEND, SendEvent.CLAIMED, send_id, from_states=(SendState.PENDING,),
+                            where=(NotificationSend.attempts == attempts, NotificationSend.next_attempt_at <= now),
+                            values={"attempts": attempts + 1, "next_attempt_at": now + LEASE},
+                            after={"attempt": attempts + 1}):
+            db.session.commit()
+            return Claim(send_id, attempts + 1)
         db.session.rollback()  # another sender took that one first: try the next
     return None
 
@@ -186,33 +191,30 @@ def send_claimed(claim: Claim) -> None:
         log.exception("notification send %s failed unexpectedly", claim.send_id)
         _record_failure(claim, f"{type(error).__name__}: {error}"[:500], permanent=False)
         return
-    _settle(claim, state=SendState.SENT.value, sent_at=utcnow(), last_error="")
+    _settle(claim, SendEvent.SENT, sent_at=utcnow(), last_error="")
 
 
 def _record_failure(claim: Claim, reason: str, *, permanent: bool) -> None:
     log.warning("notification send %s attempt %s failed: %s", claim.send_id, claim.attempt, reason)
     if permanent or claim.attempt >= MAX_ATTEMPTS:
-        _settle(claim, state=SendState.FAILED.value, last_error=reason)
+        _settle(claim, SendEvent.FAILED, last_error=reason)
         return
     retry_at = utcnow() + backoff(claim.attempt)
-    if _settle(claim, next_attempt_at=retry_at, last_error=reason):
+    if _settle(claim, SendEvent.DEFERRED, next_attempt_at=retry_at, last_error=reason):
         try:
             enqueue_drain(retry_at)
         except Exception:
             log.exception("could not schedule the retry; the sweeper will")
 
 
-def _settle(claim: Claim, **values: object) -> bool:
+def _settle(claim: Claim, event: SendEvent, **values: object) -> bool:
     """Write an attempt's outcome unless a later claim has taken the row since (its lease ran out)."""
-    result = db.session.execute(
-        update(NotificationSend)
-        .where(NotificationSend.id == claim.send_id, NotificationSend.attempts == claim.attempt,
-               NotificationSend.state == SendState.PENDING.value)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
+    begin_write()
+    done = transition_where(NotificationSend, SEND, event, claim.send_id, from_states=(SendState.PENDING,),
+                            where=(NotificationSend.attempts == claim.attempt,), values=values,
+                            after={"attempt": claim.attempt, "error": values.get("last_error", "")})
     db.session.commit()
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return done
 
 
 def _absolute(url: str) -> str:

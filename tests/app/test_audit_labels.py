@@ -11,6 +11,7 @@ from flask import Flask
 
 from app import audit_labels
 from app.door import Transitions
+from app.notifications.lifecycle import SEND
 from cases.rules import CASE_FLOW
 from publishing.lifecycle import DELIVERY
 from review.lifecycle import STATEMENT
@@ -30,7 +31,7 @@ PLACEHOLDERS = {
 
 def written_actions() -> set[str]:
     """Every action code the code base writes: its literals and f-strings, and each lifecycle event that
-    `app.door.transition` records under its default name."""
+    `app.door` records under its table's action names."""
     found: set[str] = set()
     for package in PACKAGES:
         for path in (ROOT / package).rglob("*.py"):
@@ -40,9 +41,11 @@ def written_actions() -> set[str]:
                     for name in re.findall(r"\{([^}]+)\}", code):
                         codes = [c.replace("{" + name + "}", v) for c in codes for v in PLACEHOLDERS[name]]
                 found.update(codes)
-    tables: tuple[Transitions, ...] = (STATEMENT, DELIVERY, CASE_FLOW)
+    tables: tuple[Transitions, ...] = (STATEMENT, DELIVERY, CASE_FLOW, SEND)
     for table in tables:
-        found.update(f"{table.name}.{event}" for _state, event, _to in table.events())
+        for event in table.events:
+            code = table.action_template(event)
+            found.update(code.replace("{obj.channel}", c) for c in ("portal", "wechat"))
     return found
 
 

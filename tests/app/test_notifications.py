@@ -20,7 +20,7 @@ from sqlalchemy import func, select, update
 
 from app import accounts
 from app.extensions import db
-from app.models import User
+from app.models import AuditEvent, User
 from app.notifications import notify, outgoing, sweep
 from app.notifications.models import Notification, NotificationSend
 from app.signing import sign
@@ -295,6 +295,27 @@ def test_a_refusing_smtp_server_delays_only_the_email(app: Flask, cast: dict[str
     (row,) = sends(app)
     assert row.state == "sent" and row.attempts == 2
     assert len(mailbox.messages) == 1
+
+
+def test_every_attempt_at_a_copy_is_on_the_audit_trail(app: Flask, cast: dict[str, Person], mailbox: Mailbox) -> None:
+    mailbox.refuse = "451 4.3.0 Try again later"
+    raise_one(app, "case:9:overdue", "li", kind="deadline_overdue")
+    with app.app_context():
+        assert outgoing.drain() == 1
+        db.session.execute(update(NotificationSend).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+    mailbox.refuse = None
+    with app.app_context():
+        assert outgoing.drain() == 1
+    (row,) = sends(app)
+    assert row.state == "sent" and row.attempts == 2
+    with app.app_context():
+        trail = db.session.execute(select(AuditEvent.action, AuditEvent.after).where(
+            AuditEvent.object_type == "notificationsend", AuditEvent.object_id == row.id).order_by(AuditEvent.id)).all()
+    assert [action for action, _ in trail] == ["notification_send.claimed", "notification_send.deferred",
+                                               "notification_send.claimed", "notification_send.sent"]
+    assert [after["attempt"] for _, after in trail] == [1, 1, 2, 2]
+    assert "451" in trail[1].after["error"]
 
 
 def test_a_permanent_refusal_and_too_many_tries_fail_the_send(app: Flask, cast: dict[str, Person],

@@ -107,8 +107,8 @@ def test_a_portal_delivery_commits_twice(app: Flask, webhook: Webhook, with_webh
     assert after.state == "published" and after.attempts == 1 and after.staged_at is not None
     assert after.readback_due_at is not None  # the read-back is due (and queued) with the settle itself
     assert office.drafter.get(f"/statements/{st['id']}").get_json()["status"] == "published"
-    # every audited step still went through the door, in order (a claim is a machine's, and not audited)
-    assert audit_actions(app, d.id) == ["delivery.staged", "delivery.portal.published"]
+    # every step went through the door, in order, and each is audited in its own transaction (the claim too)
+    assert audit_actions(app, d.id) == ["delivery.claimed", "delivery.staged", "delivery.portal.published"]
     with app.app_context():
         assert db.session.get(Statement, st["id"]).status == "published"
         went_live = db.session.scalars(select(AuditEvent.action).where(
@@ -148,7 +148,7 @@ def test_a_wechat_draft_staged_ahead_of_go_live_commits_three_times(app: Flask, 
     after = delivery(app, st["id"], "wechat")
     assert after.state == "pending" and after.staged_at is not None and after.attempts == 0
     assert after.data["media_id"] and after.data["thumb_media_id"]
-    assert audit_actions(app, d.id) == ["delivery.staged", "delivery.wechat.released"]
+    assert audit_actions(app, d.id) == ["delivery.claimed", "delivery.staged", "delivery.wechat.released"]
     assert len(live.calls("draft/add")) == 1 and live.calls("freepublish/submit") == []
     assert office.drafter.get(f"/statements/{st['id']}").get_json()["status"] == "scheduled"  # not live yet
 

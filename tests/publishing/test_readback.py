@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 
 from app.extensions import db, get_redis
 from app.timeutil import utcnow
+from publishing import readback
 from publishing.models import Delivery
 from publishing.worker import ReleaseWorker
 from tests.factories import Office
@@ -139,3 +140,22 @@ def test_statement_page_says_verified(app: Flask, office: Office) -> None:
     drain(app)
     page = text(Browser(app, office.drafter.user.username).get(f"/statements/{st['id']}"))
     assert 'data-readback="match"' in page and "已核验一致" in page
+
+
+def test_a_read_back_finishing_after_the_retraction_puts_nothing_on_the_record(
+        app: Flask, office: Office, cms: Cms) -> None:
+    cms.page_status = 503  # the first read finds nothing: another is due
+    st = office.approved(channels=["portal"], body=BODY)
+    drain(app)
+    assert portal(office, st)["readback"]["state"] == "unavailable"
+    retracted = office.leader.post(f"/statements/{st['id']}/retract", {"reason": "表述需更正"})
+    assert retracted.status_code == 200
+    # the CMS still shows something else to a read that began before the retraction and ends after it
+    with app.app_context():
+        delivery_id = db.session.scalar(select(Delivery.id).where(Delivery.statement_id == st["id"]))
+        assert delivery_id is not None
+        readback.record(delivery_id, readback.State.MISMATCH, "−不")
+    assert ledger_kinds(office) == ["published", "retracted"]
+    assert portal(office, st)["readback"]["state"] == "unavailable"
+    notices = office.office.get("/notifications").get_json()["items"]
+    assert [n for n in notices if n["kind"] == "readback_mismatch"] == []
