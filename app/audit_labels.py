@@ -73,6 +73,8 @@ ACTIONS: dict[str, LazyString] = {
     "case.statement_published": _lp("audit", "关联的回应已发布"),
     "case.close": _lp("audit", "办结舆情"),
     "case.attach": _lp("audit", "添加舆情附件"),
+    "case.deadlines_moved": _lp("audit", "按工作日历调整时限"),
+    "calendar.update": _lp("audit", "修改工作日历"),
 }
 
 #: `delivery.<channel>.<step>` and `delivery.<step>`: one channel's delivery of a statement.
@@ -115,6 +117,7 @@ OBJECT_TYPES: dict[str, LazyString] = {
     "image": _lp("audit", "图片"),
     "evidence": _lp("audit", "证明材料"),
     "upwardreport": _lp("audit", "归口报送"),
+    "calendar": _lp("audit", "工作日历"),
 }
 
 
