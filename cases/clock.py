@@ -9,6 +9,7 @@ discovery day itself not counted (民法典 第二百零一条、第二百零三
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -19,7 +20,7 @@ from typing import Any
 
 import chinese_calendar
 from flask import current_app
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text, update
 
 from app import notifications, register, settings
 from app.extensions import db
@@ -50,6 +51,12 @@ def is_workday(day: date, days: Mapping[date, bool] | None = None) -> bool:
     for a year the library does not know yet, Monday to Friday (logged)."""
     if days and day in days:
         return days[day]
+    return _library_workday(day)
+
+
+@functools.lru_cache(maxsize=4096)
+def _library_workday(day: date) -> bool:
+    """The library's answer, kept: it validates every call (~25 µs); a calendar change counts thousands of clocks."""
     try:
         return bool(chinese_calendar.is_workday(day))
     except NotImplementedError:
@@ -322,6 +329,10 @@ def sweep(now: datetime | None = None) -> int:
 # A changed calendar -----------------------------------------------------------------------------
 
 
+#: Cases per statement when a calendar change rewrites their nearest due moment (well under SQLite's 32,766).
+RECOMPUTE_CHUNK = 1000
+
+
 @dataclass
 class Moved:
     """One case whose open `wd` clocks a calendar change moved: each clock with its due time before."""
@@ -355,6 +366,15 @@ def recompute(days: Mapping[date, bool], now: datetime) -> tuple[list[Moved], li
             deadline.due_at = new
             notices += announce(deadline, case, now, audiences)
     db.session.flush()
+    ids = list(moved)
+    for start in range(0, len(ids), RECOMPUTE_CHUNK):
+        # the register's order: each moved case's nearest unmet due moment, one statement per chunk of cases
+        chunk = ids[start:start + RECOMPUTE_CHUNK]
+        nearest = (select(func.min(Deadline.due_at))
+                   .where(Deadline.case_id == Case.id, Deadline.met_at.is_(None), Deadline.superseded_at.is_(None))
+                   .scalar_subquery())
+        db.session.execute(update(Case).where(Case.id.in_(chunk)).values(next_due_at=nearest)
+                           .execution_options(synchronize_session=False))
     for change in moved.values():
-        refresh_case(change.case)
+        db.session.expire(change.case, ["next_due_at"])
     return list(moved.values()), notices

@@ -24,7 +24,7 @@ from app.timeutil import SHANGHAI, iso, utcnow
 from app.tx import begin_write
 from cases import clock
 from cases.models import CalendarDay, DayKind, EventKind
-from cases.timeline import add_event
+from cases.timeline import add_events
 
 #: Longest range of one line: a slip of a month or year ("2027-02-06 至 2027-12-13") is refused, not saved.
 RANGE_MAX_DAYS = 31
@@ -210,11 +210,13 @@ def replace_year(actor: User, year: int, text: str) -> Change:
     audit.record(actor, "calendar.update", Calendar(year), before={"text": as_text(before)},
                  after={"text": as_text(wanted)})
     moved, notices = clock.recompute(clock.calendar_days(exclusive=True), now)
+    events = {}
     for change in moved:
         dues = [{"kind": d.kind, "from": iso(old), "to": iso(d.due_at)} for d, old in change.deadlines]
-        add_event(change.case, EventKind.DEADLINES_MOVED, actor, {"year": year, "deadlines": dues}, at=now)
+        events[change.case] = {"year": year, "deadlines": dues}
         audit.record(actor, "case.deadlines_moved", change.case,
                      before={d["kind"]: d["from"] for d in dues}, after={d["kind"]: d["to"] for d in dues})
+    add_events(EventKind.DEADLINES_MOVED, actor, events, now)
     notified = notifications.notify_many(notices)
     db.session.commit()
     return Change(True, moved, notified)
