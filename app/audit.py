@@ -62,7 +62,8 @@ def record_row(
 
 #: The contract's object types and the model each is recorded under.
 OBJECT_TYPES = {"statement": "statement", "case": "case", "user": "user", "unit": "unit", "token": "apitoken",
-                "terms": "terms", "delivery": "delivery", "settings": "setting", "delegation": "delegation"}
+                "terms": "terms", "delivery": "delivery", "settings": "setting", "delegation": "delegation",
+                "calendar": "calendar"}
 _CONTRACT_TYPE = {stored: name for name, stored in OBJECT_TYPES.items()}
 EXPORT_LIMIT = 50_000
 

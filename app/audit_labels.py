@@ -77,6 +77,8 @@ ACTIONS: dict[str, LazyString] = {
     "notification_send.sent": _lp("audit", "通知副本已发出"),
     "notification_send.deferred": _lp("audit", "通知副本发送未成，稍后重试"),
     "notification_send.failed": _lp("audit", "通知副本发送失败"),
+    "case.deadlines_moved": _lp("audit", "按工作日历调整时限"),
+    "calendar.update": _lp("audit", "修改工作日历"),
 }
 
 #: `delivery.<channel>.<step>` and `delivery.<step>`: one channel's delivery of a statement.
@@ -120,6 +122,7 @@ OBJECT_TYPES: dict[str, LazyString] = {
     "evidence": _lp("audit", "证明材料"),
     "upwardreport": _lp("audit", "归口报送"),
     "notificationsend": _lp("audit", "通知副本"),
+    "calendar": _lp("audit", "工作日历"),
 }
 
 

@@ -17,6 +17,7 @@ class Entry:
     label: str  # a lazy string: translated when the page is drawn
     order: int  # left to right
     roles: tuple[str, ...] = ()  # shown to people with any of these roles; empty: to every signed-in person
+    unless: tuple[str, ...] = ()  # ...but not to people with any of these (another entry already leads there)
     #: Endpoints that mark the entry as the current page; one ending in "*" is a prefix ("cases.*": a blueprint).
     current: tuple[str, ...] = ()
 
@@ -40,7 +41,8 @@ def entries() -> list[Entry]:
     """The entries the signed-in person may use, in order."""
     if not current_user.is_authenticated:
         return []
-    return [e for e in current_app.extensions.get(_KEY, []) if not e.roles or current_user.has_role(*e.roles)]
+    return [e for e in current_app.extensions.get(_KEY, [])
+            if (not e.roles or current_user.has_role(*e.roles)) and not (e.unless and current_user.has_role(*e.unless))]
 
 
 def current(entry: Entry) -> bool:

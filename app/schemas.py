@@ -15,7 +15,7 @@ from pydantic import Field, StrictBool, StringConstraints
 from app.openapi import Body, Msg, Out, Paging
 
 RoleName = Literal["drafter", "expert", "leader", "office", "admin"]
-ObjectType = Literal["statement", "case", "user", "unit", "token", "terms", "delivery", "settings"]
+ObjectType = Literal["statement", "case", "user", "unit", "token", "terms", "delivery", "settings", "calendar"]
 
 
 # --- people -----------------------------------------------------------------------------------------------

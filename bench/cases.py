@@ -21,6 +21,11 @@ the open cases (closed cases' timelines are not read by anything measured here a
    timed once, per open deadline, against the smallest size (1.00 = linear) and against an idle sweep
    (nothing due) right after. Goal: < 1 s at 10,000.
 
+3. A calendar change (issue 29): the same open deadlines as 5 working-day clocks, then the office declares the
+   next week holidays with `cases.workdays.replace_year` — every open clock counted again, the moved ones
+   written with a timeline event and an audit entry per case, in one transaction — then saves the same table
+   (nothing to do) and empties it (every clock moves back). Goal: < 2 s at 10,000.
+
 Timings are printed, never asserted. `--quick` uses ten times fewer rows.
 
     .venv/bin/python bench/cases.py [--quick] [--backend sqlite|postgresql|both] [--runs 200] [--explain]
@@ -70,6 +75,7 @@ SOURCES = ("portal", "forum", "weibo", "wechat", "short_video", "online_petition
 FORMS = ("statement", "expert_interpretation", "press_conference", "media_interview")
 GOAL_PAGE_MS = 50.0
 GOAL_SWEEP_S = 1.0
+GOAL_CALENDAR_S = 2.0
 
 
 def pick(rng: random.Random, weighted: tuple[tuple[Any, int], ...]) -> Any:
@@ -696,12 +702,62 @@ def bench_sweep(app: Any, people: People, args: argparse.Namespace, kind: str) -
     return out
 
 
+def bench_calendar(app: Any, people: People, args: argparse.Namespace, kind: str) -> list[list[str]]:
+    from sqlalchemy import select, update
+
+    from app.extensions import db
+    from app.models import User
+    from app.timeutil import SHANGHAI, utcnow
+    from cases import clock, workdays
+    from cases.models import Deadline
+
+    size = SWEEP_SIZES[1] // (10 if args.quick else 1)
+    with app.app_context():
+        db.session.remove()
+        wipe_cases()
+        now = utcnow()
+        rows, _ = sweep_rows(people, size, random.Random(size), now)
+        write(rows)
+        # every open clock a 5 wd clock, due as the library counts it
+        started = db.session.execute(select(Deadline.id, Deadline.started_at)).all()
+        db.session.execute(update(Deadline), [{"id": i, "spec": "5wd", "due_at": clock.due_at(at, "5wd")}
+                                              for i, at in started])
+        db.session.commit()
+        db.session.remove()
+        today = now.astimezone(SHANGHAI).date()
+        first = today + timedelta(days=1)
+        last = min(first + timedelta(days=6), first.replace(month=12, day=31))
+        year = first.year
+        week = f"{first} 至 {last} 闭馆" if last > first else f"{first} 闭馆"
+        out: list[list[str]] = []
+        for label, text in (("holidays next week", week), ("the same table again", week), ("emptied", "")):
+            office = db.session.get(User, people.users["office1"])
+            assert office is not None
+            with counting() as seen:
+                t0 = time.perf_counter()
+                change = workdays.replace_year(office, year, text)
+                took = time.perf_counter() - t0
+            moved = sum(len(m.deadlines) for m in change.moved)
+            db.session.remove()
+            goal = ""
+            if change.changed:
+                goal = f"< {GOAL_CALENDAR_S:.0f} s " + ("met" if took < GOAL_CALENDAR_S else "MISSED")
+            print(f"[{kind}] calendar {label}: {took:.3f} s, {moved:,} clocks of {len(change.moved):,} cases moved",
+                  flush=True)
+            out.append([kind, f"calendar change over {size:,} open wd clocks: {label}", f"{took * 1000:,.0f} ms", "",
+                        f"{took / size * 1e6:.1f} µs/clock", goal,
+                        f"{moved:,} clocks of {len(change.moved):,} cases moved, {change.notified:,} notifications, "
+                        f"{len(seen):,} stmt"])
+    return out
+
+
 def run_backend(kind: str, args: argparse.Namespace) -> list[list[str]]:
     try:
         with database(kind) as app:
             people = seed_people(app)
             rows = bench_register(app, people, args, kind)
             rows += bench_sweep(app, people, args, kind)
+            rows += bench_calendar(app, people, args, kind)
             return rows
     except Unreachable as exc:
         print(f"[{kind}] skipped: PostgreSQL unreachable at {common.PG_ADMIN} ({exc})", flush=True)

@@ -17,7 +17,9 @@ def init_app(app: Flask) -> None:
     from app import nav
 
     nav.add(app, nav.Entry("cases.register_page", _l("舆情台账"), 20, current=("cases.*",)),
-            nav.Entry("case_settings.deadlines", _l("处置时限"), 93, roles=("admin",)))
+            nav.Entry("case_settings.deadlines", _l("处置时限"), 93, roles=("admin",)),
+            # the office keeps the calendar of working days on the same page (interface §8)
+            nav.Entry("case_settings.deadlines", _l("工作日历"), 94, roles=("office",), unless=("admin",)))
     from app import periodic
     from cases import clock
 

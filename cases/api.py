@@ -8,12 +8,16 @@ from flask_babel import gettext as _
 from app.api import actor, api_blueprint, json_body
 from app.errors import Invalid, TooLarge
 from app.extensions import db
-from app.openapi import operation, parse_query
-from cases import attachments, queries, report, services
+from app.openapi import operation, parse, parse_query
+from cases import attachments, queries, report, services, workdays
 from cases.schemas import (
     AcceptanceIn,
     AssessmentIn,
     AssignmentIn,
+    CalendarIn,
+    CalendarOut,
+    CalendarQuery,
+    CalendarSaved,
     CaseAttachmentOut,
     CaseIn,
     CaseList,
@@ -147,3 +151,31 @@ def case_report(case_id: int) -> Response:
         headers={"Content-Disposition": f"attachment; filename=\"case-{case.id}-report.docx\"; "
                                         f"filename*=UTF-8''case-{case.id}-%E8%88%86%E6%83%85%E4%B8%93%E6%8A%A5.docx"},
     )
+
+
+def _year() -> int:
+    return parse_query(CalendarQuery, request.args, _("参数有误")).year or workdays.this_year()
+
+
+@bp.get("/calendar")
+@operation("The calendar of working days of a year", query=CalendarQuery, responses={200: CalendarOut})
+def get_calendar() -> Response:
+    """工作日历: where the year's working days come from, and the office's holidays and make-up days."""
+    actor()
+    return jsonify(workdays.describe(_year()))
+
+
+@bp.put("/calendar")
+@operation("Replace a year's holidays and make-up working days (office, admin)", query=CalendarQuery,
+           body=CalendarIn, responses={200: CalendarSaved}, errors=(403,), description=(
+               "The whole table of the year, one line per range; every open working-day (`wd`) clock is counted "
+               "again in the same transaction and each moved one is recorded on its case's timeline."))
+def put_calendar() -> Response:
+    user = actor()
+    workdays.may_edit(user)  # 403 before any 400 (interface §3)
+    year = _year()
+    body = parse(CalendarIn, json_body(), _("工作日历有误"))
+    change = workdays.replace_year(user, year, body.text)
+    db.session.expire_all()
+    return jsonify({**workdays.describe(year), "changed": change.changed, "moved": workdays.moved_json(change),
+                    "notified": change.notified})

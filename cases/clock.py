@@ -1,23 +1,26 @@
 """Case clocks: when each deadline falls due, and the sweep that announces 50 %, 80 % and overdue.
 
 Deadlines are counted from the moment the item was discovered, in Asia/Shanghai. `h` is clock
-hours; `wd` is Chinese working days, statutory holidays and make-up working days included (the
-`chinese-calendar` package). A period of working days ends at 24:00 of its last working day, the
+hours; `wd` is Chinese working days, statutory holidays and make-up working days included: the office's
+table of calendar days first (`CalendarDay`, issue 29), then the `chinese-calendar` package, then, for a
+year neither knows, Monday to Friday. A period of working days ends at 24:00 of its last working day, the
 discovery day itself not counted (民法典 第二百零一条、第二百零三条).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import chinese_calendar
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select, text, update
 
 from app import notifications, register, settings
 from app.extensions import db
@@ -26,7 +29,7 @@ from app.notifications.inbox import Notice
 from app.notifications.texts import _m
 from app.timeutil import SHANGHAI, format_local, utcnow
 from app.tx import begin_write
-from cases.models import Case, Deadline, DeadlineKind
+from cases.models import CalendarDay, Case, CaseStatus, DayKind, Deadline, DeadlineKind
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +46,17 @@ THRESHOLDS = (50, 80, 100)
 _warned_years: set[int] = set()
 
 
-def is_workday(day: date) -> bool:
-    """A Chinese working day; for a year the calendar does not know yet, Monday to Friday (logged)."""
+def is_workday(day: date, days: Mapping[date, bool] | None = None) -> bool:
+    """A Chinese working day: as the office's table says (`days`: day → works), else as the library says;
+    for a year the library does not know yet, Monday to Friday (logged)."""
+    if days and day in days:
+        return days[day]
+    return _library_workday(day)
+
+
+@functools.lru_cache(maxsize=4096)
+def _library_workday(day: date) -> bool:
+    """The library's answer, kept: it validates every call (~25 µs); a calendar change counts thousands of clocks."""
     try:
         return bool(chinese_calendar.is_workday(day))
     except NotImplementedError:
@@ -63,8 +75,9 @@ def calendar_knows(year: int) -> bool:
     return True
 
 
-def due_at(start: datetime, spec: str) -> datetime:
-    """The moment a deadline of `spec` ("5h", "48h", "5wd") counted from `start` falls due (aware UTC)."""
+def due_at(start: datetime, spec: str, days: Mapping[date, bool] | None = None) -> datetime:
+    """The moment a deadline of `spec` ("5h", "48h", "5wd") counted from `start` falls due (aware UTC);
+    `days` is the office's table (`calendar_days()`), none by default."""
     match = SPEC_RE.match(spec)
     if not match:
         raise ValueError(f"deadline {spec!r}: expected e.g. 5h or 3wd")
@@ -75,9 +88,33 @@ def due_at(start: datetime, spec: str) -> datetime:
     left = count
     while left:
         day += timedelta(days=1)
-        if is_workday(day):
+        if is_workday(day, days):
             left -= 1
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=SHANGHAI).astimezone(start.tzinfo)
+
+
+#: PostgreSQL advisory lock between a calendar change (exclusive) and the clocks being set (shared): a clock set
+#: with the old table is committed before the change reads the open clocks, or it is set with the new table.
+#: SQLite needs none: every writer holds the database's one write lock (`app.tx.begin_write`).
+CALENDAR_LOCK = 0x48590029
+
+
+def calendar_days(*, exclusive: bool = False) -> dict[date, bool]:
+    """The office's table of calendar days as {day: is a working day}, read under the calendar lock
+    (`exclusive` for the change that rewrites it). Joins the caller's write transaction."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        lock = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        db.session.execute(text(f"SELECT {lock}(:key)"), {"key": CALENDAR_LOCK})
+    rows = db.session.execute(select(CalendarDay.day, CalendarDay.kind))
+    return {day: kind == DayKind.WORKDAY for day, kind in rows}
+
+
+def year_source(year: int, days: Iterable[date]) -> str:
+    """Where the working days of `year` come from: `library` (the office's days override it where set),
+    `table` (the library does not know the year; the office's days and weekends), or `weekends` only."""
+    if calendar_knows(year):
+        return "library"
+    return "table" if any(day.year == year for day in days) else "weekends"
 
 
 def _check_table(raw: Any) -> dict[int, dict[str, str]]:
@@ -149,6 +186,7 @@ def set_deadlines(case: Case, level: int, counted: Iterable[tuple[str, datetime]
     starts met. Returns the clocks now in force. Joins the caller's transaction.
     """
     specs = deadline_table()[level]
+    days = calendar_days()
     current = list(db.session.scalars(
         select(Deadline).where(Deadline.case_id == case.id, Deadline.superseded_at.is_(None))
     ))
@@ -167,7 +205,7 @@ def set_deadlines(case: Case, level: int, counted: Iterable[tuple[str, datetime]
         if kind in have:
             continue
         deadline = Deadline(case_id=case.id, kind=kind, spec=spec, started_at=case.discovered_at, alerted=0,
-                            due_at=due_at(case.discovered_at, spec))
+                            due_at=due_at(case.discovered_at, spec, days))
         deadline.met_at = next((at for form, at in responses if meets(kind, form)), None)
         # Thresholds already behind us when the clock is set are still announced, once each.
         schedule_alerts(deadline)
@@ -233,6 +271,22 @@ def _notice(deadline: Deadline, case: Case, threshold: int, recipients: list[Use
                   tuple(recipients), subject, body, f"/cases/{case.id}")
 
 
+def announce(deadline: Deadline, case: Case, now: datetime,
+             audiences: dict[tuple[int, int], list[User]]) -> list[Notice]:
+    """The notices of every threshold the clock has crossed by `now` and not yet announced, each once; moves
+    `alerted` and `next_alert_at` on with them. `audiences` caches the people per (unit, threshold)."""
+    notices = []
+    for threshold in THRESHOLDS:
+        if threshold > deadline.alerted and alert_moment(deadline, threshold) <= now:
+            key = (case.lead_unit_id, threshold)
+            if key not in audiences:
+                audiences[key] = register.people(case.lead_unit, *AUDIENCE[threshold])
+            notices.append(_notice(deadline, case, threshold, audiences[key]))
+            deadline.alerted = threshold
+    schedule_alerts(deadline)
+    return notices
+
+
 #: Clocks handled per transaction: a catch-up after a long stop never holds the write lock for long.
 SWEEP_CHUNK = 500
 
@@ -259,21 +313,68 @@ def sweep(now: datetime | None = None) -> int:
             .limit(SWEEP_CHUNK)
             .with_for_update(of=Deadline, skip_locked=True)
         ).all()
-        notices = []
+        notices: list[Notice] = []
         with db.session.no_autoflush:
             for deadline, case in rows:
                 if not case.is_open:
                     deadline.next_alert_at = None
                     continue
-                for threshold in THRESHOLDS:
-                    if threshold > deadline.alerted and alert_moment(deadline, threshold) <= now:
-                        key = (case.lead_unit_id, threshold)
-                        if key not in audiences:
-                            audiences[key] = register.people(case.lead_unit, *AUDIENCE[threshold])
-                        notices.append(_notice(deadline, case, threshold, audiences[key]))
-                        deadline.alerted = threshold
-                schedule_alerts(deadline)
+                notices += announce(deadline, case, now, audiences)
         created += notifications.notify_many(notices)
         db.session.commit()
         if len(rows) < SWEEP_CHUNK:
             return created
+
+
+# A changed calendar -----------------------------------------------------------------------------
+
+
+#: Cases per statement when a calendar change rewrites their nearest due moment (well under SQLite's 32,766).
+RECOMPUTE_CHUNK = 1000
+
+
+@dataclass
+class Moved:
+    """One case whose open `wd` clocks a calendar change moved: each clock with its due time before."""
+
+    case: Case
+    deadlines: list[tuple[Deadline, datetime]] = field(default_factory=list)
+
+
+def recompute(days: Mapping[date, bool], now: datetime) -> tuple[list[Moved], list[Notice]]:
+    """Count every open `wd` clock of an open case again with the table `days`; returns the cases moved and the
+    notices of thresholds a clock moved earlier has now crossed (a threshold already announced stays announced,
+    so a clock moved later is not announced again). Locks the clocks and their cases; joins the caller's write
+    transaction, which adds the notices and commits."""
+    rows = db.session.execute(
+        select(Deadline, Case)
+        .join(Case, Case.id == Deadline.case_id)
+        .where(Deadline.superseded_at.is_(None), Deadline.met_at.is_(None), Deadline.waived_at.is_(None),
+               Deadline.spec.like("%wd"), Case.status != CaseStatus.CLOSED)
+        .order_by(Deadline.case_id, Deadline.id)
+        .with_for_update(of=(Deadline, Case))
+    ).all()
+    moved: dict[int, Moved] = {}
+    notices: list[Notice] = []
+    audiences: dict[tuple[int, int], list[User]] = {}
+    with db.session.no_autoflush:
+        for deadline, case in rows:
+            new = due_at(deadline.started_at, deadline.spec, days)
+            if new == deadline.due_at:
+                continue
+            moved.setdefault(case.id, Moved(case)).deadlines.append((deadline, deadline.due_at))
+            deadline.due_at = new
+            notices += announce(deadline, case, now, audiences)
+    db.session.flush()
+    ids = list(moved)
+    for start in range(0, len(ids), RECOMPUTE_CHUNK):
+        # the register's order: each moved case's nearest unmet due moment, one statement per chunk of cases
+        chunk = ids[start:start + RECOMPUTE_CHUNK]
+        nearest = (select(func.min(Deadline.due_at))
+                   .where(Deadline.case_id == Case.id, Deadline.met_at.is_(None), Deadline.superseded_at.is_(None))
+                   .scalar_subquery())
+        db.session.execute(update(Case).where(Case.id.in_(chunk)).values(next_due_at=nearest)
+                           .execution_options(synchronize_session=False))
+    for change in moved.values():
+        db.session.expire(change.case, ["next_due_at"])
+    return list(moved.values()), notices

@@ -84,4 +84,5 @@ EVENT = {
     EventKind.STATEMENT_UNLINKED: _l("取消关联回应稿"),
     EventKind.CLOSED: _l("办结"),
     EventKind.REPORTED_UPWARD: _l("归口报送"),
+    EventKind.DEADLINES_MOVED: _l("工作日历调整，时限顺延或提前"),
 }

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Date, ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -82,6 +82,16 @@ class EventKind(enum.StrEnum):
     CLOSED = "closed"
     #: 归口报送: recorded by reports (an upward report naming the case); the status does not move.
     REPORTED_UPWARD = "reported_upward"
+    #: The office changed the calendar of working days and open `wd` clocks moved (old and new due time).
+    DEADLINES_MOVED = "deadlines_moved"
+
+
+class DayKind(enum.StrEnum):
+    """What the office declared a calendar day to be, over `chinesecalendar` (interface §8, working days)."""
+
+    HOLIDAY = "holiday"
+    #: A make-up working day (调休上班) or any day the institution works although the library says otherwise.
+    WORKDAY = "workday"
 
 
 #: Sorting key of open cases without a level: first, because grading them is the next thing to do.
@@ -297,3 +307,18 @@ class CaseAttachment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     uploader: Mapped[User] = relationship()
+
+
+class CalendarDay(db.Model):
+    """One day the office declared a holiday or a working day: it overrides `chinesecalendar` for that day, and
+    for a year the library does not know yet it is, with weekends, the only source (issue 29)."""
+
+    __tablename__ = "calendar_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    note: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    updated_by: Mapped[User | None] = relationship()

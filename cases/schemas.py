@@ -3,7 +3,7 @@ what needs the database (units, statements); openapi.json describes the same mod
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -13,7 +13,7 @@ from pydantic import BeforeValidator, Field, StrictBool, StringConstraints, fiel
 from app.openapi import Body, Moment, Msg, Out, Paging, Query, RowId, fail
 from app.schemas import Person
 from app.timeutil import utcnow
-from cases.models import CaseStatus, DeadlineKind, DeadlineState, ResponseForm, Source
+from cases.models import CaseStatus, DayKind, DeadlineKind, DeadlineState, ResponseForm, Source
 
 TITLE_MAX, SUMMARY_MAX, NOTE_MAX, URL_MAX, UNITS_MAX = 100, 5000, 5000, 2000, 50
 #: Clocks of phones and servers disagree a little; a discovery time this far ahead is still "now".
@@ -255,3 +255,61 @@ class CaseList(Out):
 
     items: list[CaseOut]
     total: int
+
+
+# --- the calendar of working days (issue 29) ---------------------------------------------------------------
+
+class CalendarQuery(Query):
+    """`GET|PUT /calendar?year=`: the year, by default the current one (Asia/Shanghai)."""
+
+    year: Annotated[int | None, Field(ge=2000, le=2100), Msg(lambda: _("应为 2000–2100 的年份"))] = None
+
+
+class CalendarIn(Body):
+    """`PUT /calendar?year=` (office, admin): the year's whole table, one line per range, replacing what was there."""
+
+    text: Annotated[str, Field(max_length=20_000, description=(
+        "one line per range: `2027-02-06 至 2027-02-13 春节` (holidays), `2027-02-14 调休上班` (a line whose note "
+        "says 上班, 补班 or 工作日 declares working days); blank lines and lines starting with # are skipped; "
+        "a bad line is 400 `invalid` with `fields` `text.<line number>`")),
+                    Msg(lambda: _("应为文本，每行一段日期"))]
+
+
+class CalendarDayOut(Out):
+    day: date
+    kind: DayKind
+    note: str
+
+
+class CalendarOut(Out):
+    """One year of the calendar: where its working days come from, and the office's days."""
+
+    year: int
+    source: Literal["library", "table", "weekends"] = Field(description=(
+        "`library`: chinesecalendar knows the year (the days here override it); `table`: it does not, the days "
+        "here and weekends decide; `weekends`: neither, Monday to Friday are working days"))
+    library_knows: bool
+    days: list[CalendarDayOut]
+    text: str = Field(description="the days as the lines `PUT` reads")
+    updated_at: datetime | None
+    updated_by: str | None
+
+
+class MovedDeadline(Out):
+    kind: DeadlineKind
+    from_: datetime = Field(alias="from")
+    to: datetime
+
+
+class MovedCase(Out):
+    case_id: int
+    title: str
+    deadlines: list[MovedDeadline]
+
+
+class CalendarSaved(CalendarOut):
+    """The year as saved, and the open working-day clocks the change moved (recorded on each case's timeline)."""
+
+    changed: bool
+    moved: list[MovedCase]
+    notified: int = Field(description="notifications raised for thresholds a clock moved earlier has crossed")
