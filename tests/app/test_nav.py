@@ -31,6 +31,7 @@ def test_each_role_sees_its_entries_in_order(app: Flask) -> None:
     assert admin.index("单位与责任人") < admin.index("用户") < admin.index("词表") < admin.index("审计记录")
     office = [label for label, _ in entries(sign_in(app, inst.office.user.username).get("/").get_data(as_text=True))]
     assert "督查与考核" in office and "审计记录" in office and "词表" not in office
+    assert "工作日历" in office and "工作日历" not in admin  # the admin reaches the calendar through 处置时限
 
 
 def test_the_current_page_is_marked(app: Flask) -> None:
