@@ -25,6 +25,7 @@ test: $(STAMP)
 	@test -f tests/axe/node_modules/axe-core/axe.min.js || { command -v npm >/dev/null 2>&1 && (cd tests/axe && npm ci --no-audit --no-fund --silent) || echo "npm missing: the accessibility pass will skip outside CI"; }
 	$(BIN)/ruff check app cases review publishing wechat reports huiying tests bench
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/vulture app cases review publishing wechat reports huiying --min-confidence 80
 	$(PYTEST) --durations=25
 
 # The edit loop: everything but the browser and real-worker tests.
@@ -34,6 +35,7 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check app cases review publishing wechat reports huiying tests bench
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/vulture app cases review publishing wechat reports huiying --min-confidence 80
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.review_api

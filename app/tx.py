@@ -32,7 +32,7 @@ def _run(session: Session) -> None:
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _drop(session: Session, previous_transaction: object) -> None:
+def _drop(session: Session, _previous_transaction: object) -> None:
     session.info.pop(_KEY, None)
 
 
