@@ -50,7 +50,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     security.init_app(app)  # before any blueprint: its URL converter must be in place when rules are added
 
-    from app import account_page, admin, auth, cli, notifications, openapi, units_api, users_api, web
+    from app import account_page, admin, auth, cli, limits, notifications, openapi, units_api, users_api, web
     from publishing import init_app as init_publishing
     from review import init_app as init_review
     from wechat import init_app as init_wechat
@@ -73,6 +73,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     init_reports(app)
     cli.init_app(app)
+    limits.init_app(app)  # last: it applies the limits the views of every package asked for
     from review.lifecycle import require_release_step
 
     require_release_step(app)  # an approval that releases nothing must be impossible, not silent
