@@ -13,7 +13,8 @@ from app.api import actor, api_blueprint, json_body
 from app.errors import Busy
 from app.extensions import db
 from app.limits import rate_limited
-from app.openapi import operation, parse_query
+from app.openapi import operation
+from app.validation import parse_query
 from publishing import checkpoints, ledger, ledger_verdict, services, verify_views
 from publishing.models import LedgerEntry, LedgerKind, Release
 from publishing.schemas import (

@@ -15,7 +15,8 @@ from app.api import json_body
 from app.errors import Invalid, TooLarge
 from app.extensions import csrf, db
 from app.limits import rate_limited
-from app.openapi import operation, parse
+from app.openapi import operation
+from app.validation import parse
 from publishing import verify
 from publishing.ledger import entry_json
 from publishing.models import LedgerEntry, Release
