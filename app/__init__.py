@@ -51,7 +51,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     security.init_app(app)  # before any blueprint: its URL converter must be in place when rules are added
 
-    from app import account_page, admin, auth, cli, notifications, openapi, units_api, users_api, web
+    from app import account_page, admin, auth, cli, limits, notifications, openapi, units_api, users_api, web
 
     auth.init_app(app)
     web.init_app(app)
@@ -65,4 +65,5 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from huiying import compose  # the kernel's one import upward: the shell on top composes every package
 
     compose(app)
+    limits.init_app(app)  # last: it applies the limits the views of every package asked for
     return app

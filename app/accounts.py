@@ -179,8 +179,8 @@ def _snapshot(user: User) -> dict[str, Any]:
 
 def admin_create_user(actor: User, data: Any) -> tuple[User, str | None]:
     """POST /users (admin): a new user; the password is answered once when none was given."""
-    from app.openapi import parse
     from app.schemas import UserCreate
+    from app.validation import parse
 
     _require_admin(actor)
     values = parse(UserCreate, data, _("用户信息有误"))
@@ -203,8 +203,8 @@ def update_user(actor: User, username: str, data: Any) -> User:
     new ones from an admin: a token handed to an integration must not come back by itself). An admin cannot
     deactivate themselves or drop their own admin role: the institution must keep one way in.
     """
-    from app.openapi import parse
     from app.schemas import UserUpdate
+    from app.validation import parse
 
     _require_admin(actor)
     begin_write()

@@ -20,6 +20,7 @@ from app import accounts, audit, nav, params, prg
 from app.errors import Forbidden, HuiyingError, Invalid
 from app.extensions import db
 from app.models import ApiToken, Role, Unit, User
+from app.paging import Cut
 from app.register import create_unit, get_unit, update_unit
 from app.timeutil import SHANGHAI, utcnow
 
@@ -268,7 +269,7 @@ def audit_page() -> tuple[str, int]:
     error, events, total = None, [], 0
     try:
         filters = audit.parse_filters(args)
-        rows, total = audit.search(filters, offset=(page_no - 1) * PER_PAGE, limit=PER_PAGE)
+        rows, total = audit.search(filters, Cut(page_no, PER_PAGE))
         events = [audit.event_json(e) for e in rows]
     except HuiyingError as err:
         error = err

@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload
 from app.errors import Forbidden, HuiyingError, Invalid, TooLarge, Unauthenticated
 from app.extensions import csrf, db
 from app.models import ApiToken, User, hash_token
+from app.paging import Cut
 from app.security import json_problem
 from app.timeutil import utcnow
 from app.tx import begin_write
@@ -107,12 +108,11 @@ def require_mapping(data: Any) -> dict[str, Any]:
     return data
 
 
-def page_args() -> tuple[int, int]:
-    """`page` (from 1) and `per_page` (default 20, at most 100), validated by `app.openapi.Paging`."""
-    from app.openapi import Paging, parse_query
+def page_args() -> Cut:
+    """`page` (from 1) and `per_page` (default 20, at most 100), validated by `app.validation.Paging`."""
+    from app.validation import Paging, parse_query
 
-    paging = parse_query(Paging, request.args, _("分页参数有误"))
-    return paging.page, paging.per_page
+    return parse_query(Paging, request.args, _("分页参数有误")).cut
 
 
 def api_blueprint(name: str, import_name: str) -> Blueprint:

@@ -7,20 +7,23 @@ import io
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import has_request_context, request
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import selectinload
 
-from app import params
+from app import paging, params
 from app.errors import Invalid
 from app.extensions import db
 from app.models import AuditEvent, Unit, User
+from app.paging import Cut
+from app.schemas import AuditQuery
 from app.spreadsheet import csv_text
 from app.timeutil import SHANGHAI
+from app.validation import parse_query
 
 
 def record(
@@ -80,31 +83,23 @@ class Filters:
     end: datetime | None = None
 
 
-def _moment(value: str, name: str, *, end: bool) -> datetime:
-    """An ISO 8601 time with offset, or a date (a whole day in Asia/Shanghai; `to` includes it)."""
-    value = value.strip()
-    try:
-        if len(value) == 10:
-            start = datetime.combine(params.day(value), time.min, tzinfo=SHANGHAI)
-            return start + timedelta(days=1) if end else start
-        return params.moment(value)
-    except params.Unreadable as exc:
-        raise Invalid(exc.message, fields={name: exc.message}) from None
+def _bound(value: date | datetime | None, *, end: bool) -> datetime | None:
+    """A moment as given, or a day as a whole day in Asia/Shanghai (`to` includes it)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    start = datetime.combine(value, time.min, tzinfo=SHANGHAI)
+    return start + timedelta(days=1) if end else start
 
 
 def parse_filters(args: Mapping[str, str]) -> Filters:
-    """Filters from a query string (`actor`, `action`, `object_type`, `object_id`, `from`, `to`); 400 if bad."""
-    found = Filters(actor=args.get("actor", "").strip(), action=args.get("action", "").strip(),
-                    object_type=args.get("object_type", "").strip(), object_id=args.get("object_id", "").strip())
-    if found.object_type and found.object_type not in OBJECT_TYPES:
-        raise Invalid(_("对象类型未知"), fields={"object_type": _("应为 %(s)s 之一", s="、".join(OBJECT_TYPES))})
-    if found.object_id and not found.object_type:
+    """Filters from a query string (`actor`, `action`, `object_type`, `object_id`, `from`, `to`: `AuditQuery`);
+    400 if bad."""
+    wanted = parse_query(AuditQuery, args, _("筛选条件有误"))
+    if wanted.object_id.strip() and not wanted.object_type:
         raise Invalid(_("按对象筛选时须同时指定对象类型"), fields={"object_type": _("必填")})
-    if args.get("from"):
-        found.start = _moment(args["from"], "from", end=False)
-    if args.get("to"):
-        found.end = _moment(args["to"], "to", end=True)
-    return found
+    return Filters(actor=wanted.actor.strip(), action=wanted.action.strip(), object_type=wanted.object_type or "",
+                   object_id=wanted.object_id.strip(), start=_bound(wanted.from_, end=False),
+                   end=_bound(wanted.to, end=True))
 
 
 def _object_key(object_type: str, object_id: str) -> int | None:
@@ -138,13 +133,11 @@ def _query(filters: Filters) -> Select[tuple[AuditEvent]]:
     return query
 
 
-def search(filters: Filters, *, offset: int = 0, limit: int = 20) -> tuple[list[AuditEvent], int]:
+def search(filters: Filters, at: Cut) -> tuple[list[AuditEvent], int]:
     """One page of events, newest first, and how many match in all."""
     query = _query(filters)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db.session.scalars(query.options(selectinload(AuditEvent.actor))
-                              .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).offset(offset).limit(limit))
-    return list(rows), total
+    return paging.page_of(query.options(selectinload(AuditEvent.actor))
+                          .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()), at, total=paging.count(query))
 
 
 def event_json(event: AuditEvent) -> dict[str, Any]:
@@ -172,7 +165,8 @@ def to_csv(filters: Filters) -> str:
     out.write("\ufeff")
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    rows, _total = search(filters, limit=EXPORT_LIMIT)
+    rows = db.session.scalars(_query(filters).options(selectinload(AuditEvent.actor))
+                              .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(EXPORT_LIMIT))
     for event in rows:
         item = event_json(event)
         for name in ("before", "after"):

@@ -1,7 +1,12 @@
-"""Signing in and out: sessions for people, throttled against guessing."""
+"""Signing in and out: sessions for people, throttled against guessing.
+
+The throttle counts failures in Redis (not requests, so it is not one of app/limits.py's limits). When Redis
+is down it fails open, as those limits do: signing in must not depend on Redis; the log says the throttle is off.
+"""
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
 import time
@@ -27,6 +32,7 @@ from app.security import MAX_ID
 from app.tx import begin_write
 
 bp = Blueprint("auth", __name__)
+log = logging.getLogger(__name__)
 
 #: Failures a minute one address may make, and one address against one user (interface §11): then 429, unchecked.
 FAILURES_ALLOWED = 5
@@ -96,6 +102,11 @@ def _known_device(username: str) -> bool:
     return isinstance(name, str) and name.lower() == username.strip().lower()
 
 
+def _throttle_off(error: RedisError) -> None:
+    """No Redis, no throttle (fail open, the module's docstring says why), and the log says so."""
+    log.warning("sign-in throttle off: Redis unreachable (%s)", error)
+
+
 def reserve_attempt(username: str) -> bool:
     """Count this attempt for the address and for the (user, address) pair *before* the password is checked.
 
@@ -110,8 +121,9 @@ def reserve_attempt(username: str) -> bool:
             pipe.incr(key)
             pipe.expire(key, FAILURE_WINDOW_SECONDS, nx=True)
         counts = pipe.execute()[::2]
-    except RedisError:
-        return True  # no Redis, no throttle: signing in must not depend on it
+    except RedisError as exc:
+        _throttle_off(exc)
+        return True
     return all(int(count) <= FAILURES_ALLOWED for count in counts)
 
 
@@ -167,8 +179,9 @@ def slowdown_wait(username: str) -> int:
             redis.set(key, now + seconds, ex=seconds + WAIT_VALID_SECONDS)
             return seconds
         return math.ceil(ready_at - now)
-    except RedisError:
-        return 0  # no Redis, no throttle: signing in must not depend on it
+    except RedisError as exc:
+        _throttle_off(exc)
+        return 0
 
 
 def unlock(username: str) -> bool:

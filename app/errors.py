@@ -113,10 +113,15 @@ def register(app: Flask) -> None:
     """JSON errors under /api (interface §3 error model), HTML pages elsewhere; never a bare 500."""
 
     @app.errorhandler(HuiyingError)
-    def _domain(error: HuiyingError) -> tuple[Response, int] | tuple[str, int]:
+    def _domain(error: HuiyingError) -> Response:
         if _wants_json():
-            return jsonify(error.body()), error.status
-        return render_template("error.html", status=error.status, message=error.message), error.status
+            response = make_response(jsonify(error.body()), error.status)
+        else:
+            response = make_response(render_template("error.html", status=error.status, message=error.message),
+                                     error.status)
+        if isinstance(error, Busy):
+            response.headers["Retry-After"] = "1"  # busy is always worth retrying soon (interface §3)
+        return response
 
     @app.errorhandler(DBAPIError)
     def _database(error: DBAPIError) -> Response:
@@ -125,9 +130,7 @@ def register(app: Flask) -> None:
         from app.extensions import db
 
         db.session.rollback()
-        response = make_response(_domain(Busy(_("系统繁忙，本次操作未保存，请稍后重试"))))
-        response.headers["Retry-After"] = "1"
-        return response
+        return _domain(Busy(_("系统繁忙，本次操作未保存，请稍后重试")))
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Response | tuple[Response, int] | tuple[str, int] | HTTPException:

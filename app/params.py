@@ -25,6 +25,7 @@ LAST_DAY = date(2100, 12, 31)
 
 _DIGITS = re.compile(r"[0-9]+")
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_WALL_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?")
 
 
 class Unreadable(ValueError):
@@ -69,6 +70,17 @@ def moment(raw: str) -> datetime:
     if not FIRST_DAY.year <= value.year <= LAST_DAY.year:  # year 9999 here is past datetime's range in UTC
         raise Unreadable(_("时间超出范围（2000–2100 年）"))
     return value
+
+
+def wall_time(raw: str) -> str | None:
+    """A form's datetime-local value is wall time in Asia/Shanghai: the text `moment` reads, with +08:00.
+
+    Empty is None; anything else is passed on as typed, for `moment` (the one reader) to name what is wrong.
+    """
+    text = raw.strip()
+    if not text:
+        return None
+    return text + "+08:00" if _WALL_TIME.fullmatch(text) else text
 
 
 def page_number(raw: str | None) -> int:

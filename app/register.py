@@ -128,8 +128,8 @@ def update_unit(actor: User, code: str, data: Any) -> Unit:
     if not actor.has_role(Role.ADMIN):
         raise Forbidden(_("只有系统管理员可以修改单位"))
     unit = get_unit(code)
-    from app.openapi import parse
     from app.schemas import UnitUpdate
+    from app.validation import parse
 
     values = parse(UnitUpdate, data, _("单位信息有误"))
     begin_write()  # on SQLite: the write lock before reading what the checks depend on
@@ -150,8 +150,8 @@ def create_unit(actor: User, data: Any) -> Unit:
     if not actor.has_role(Role.ADMIN):
         raise Forbidden(_("只有系统管理员可以创建单位"))
     from app.accounts import add_unit  # accounts imports this module (valid_phone)
-    from app.openapi import parse
     from app.schemas import UnitCreate
+    from app.validation import parse
 
     values = parse(UnitCreate, data, _("单位信息有误"))
     begin_write()

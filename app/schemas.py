@@ -12,10 +12,12 @@ from typing import Annotated, Any, Literal
 from flask_babel import gettext as _
 from pydantic import Field, StrictBool, StringConstraints
 
-from app.openapi import Body, Msg, Out, Paging
+from app.openapi import Out
+from app.validation import Body, DayOrMoment, Msg, Paging
 
 RoleName = Literal["drafter", "expert", "leader", "office", "admin"]
-ObjectType = Literal["statement", "case", "user", "unit", "token", "terms", "delivery", "settings", "calendar"]
+ObjectType = Literal["statement", "case", "user", "unit", "token", "terms", "delivery", "settings", "calendar",
+                     "delegation"]
 
 
 # --- people -----------------------------------------------------------------------------------------------
@@ -134,9 +136,8 @@ class AuditQuery(Paging):
     object_type: Annotated[ObjectType | None, Msg(lambda: _("应为 %(s)s 之一",
                                                          s="、".join(ObjectType.__args__)))] = None
     object_id: Annotated[str, Field(max_length=64, description="id; username for users, code for units")] = ""
-    from_: Annotated[str | None, Field(alias="from", max_length=40,
-                                       description="YYYY-MM-DD or ISO 8601 with offset")] = None
-    to: Annotated[str | None, Field(max_length=40, description="YYYY-MM-DD (inclusive) or ISO 8601")] = None
+    from_: Annotated[DayOrMoment | None, Field(alias="from", description="YYYY-MM-DD or ISO 8601 with offset")] = None
+    to: Annotated[DayOrMoment | None, Field(description="YYYY-MM-DD (inclusive) or ISO 8601")] = None
 
 
 class AuditEventOut(Out):

@@ -55,16 +55,3 @@ def format_local(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> s
     return value.astimezone(SHANGHAI).strftime(fmt)
 
 
-def local_input(raw: str) -> str | None:
-    """A form's datetime-local value is wall time in Asia/Shanghai: give it its +08:00 offset.
-
-    Empty is None; anything unreadable is passed on as typed, for the service to name what is wrong.
-    """
-    raw = raw.strip()
-    if not raw:
-        return None
-    try:
-        when = datetime.fromisoformat(raw)
-    except ValueError:
-        return raw
-    return (when if when.tzinfo else when.replace(tzinfo=SHANGHAI)).isoformat()

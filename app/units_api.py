@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from flask import Response, jsonify
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app import paging
 from app.api import actor, api_blueprint, json_body, page_args
-from app.extensions import db
 from app.models import Unit
-from app.openapi import Paging, operation
+from app.openapi import operation
 from app.register import create_unit, get_unit, unit_json, update_unit
 from app.schemas import UnitCreate, UnitList, UnitOut, UnitUpdate
+from app.validation import Paging
 
 bp = api_blueprint("units_api", __name__)
 
@@ -21,13 +22,10 @@ bp = api_blueprint("units_api", __name__)
 def list_units() -> Response:
     """Every unit with its register, by code; any signed-in role."""
     actor()
-    page, per_page = page_args()
-    total = db.session.scalar(select(func.count(Unit.id)))
-    units = db.session.scalars(
+    units, total = paging.page_of(
         select(Unit).options(selectinload(Unit.parent), selectinload(Unit.first_responsible),
                              selectinload(Unit.direct_responsible), selectinload(Unit.spokespersons))
-        .order_by(Unit.code).limit(per_page).offset((page - 1) * per_page)
-    )
+        .order_by(Unit.code), page_args())
     return jsonify({"items": [unit_json(u) for u in units], "total": total})
 
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from flask import Response, jsonify, request
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from app import accounts, audit
+from app import accounts, audit, paging
 from app.api import actor, api_blueprint, json_body, page_args
 from app.errors import Forbidden
-from app.extensions import db
 from app.models import Role, User
-from app.openapi import Paging, operation, parse_query
+from app.openapi import operation
 from app.schemas import AuditList, AuditQuery, UserCreate, UserCreated, UserList, UserOut, UserUpdate
+from app.validation import Paging, parse_query
 
 bp = api_blueprint("users_api", __name__)
 
@@ -30,10 +30,8 @@ def _admin() -> User:
 def list_users() -> Response:
     """Every user, by username (admin)."""
     _admin()
-    page, per_page = page_args()
-    total = db.session.scalar(select(func.count(User.id)))
-    users = db.session.scalars(select(User).options(selectinload(User.unit), selectinload(User.role_rows))
-                               .order_by(User.username).limit(per_page).offset((page - 1) * per_page))
+    users, total = paging.page_of(select(User).options(selectinload(User.unit), selectinload(User.role_rows))
+                                  .order_by(User.username), page_args())
     return jsonify({"items": [accounts.user_json(u) for u in users], "total": total})
 
 
@@ -65,10 +63,9 @@ def _auditor() -> None:
 def audit_events() -> Response:
     """The audit trail, newest first, filtered (office, admin)."""
     _auditor()
-    paging = parse_query(AuditQuery, request.args, _("筛选条件有误"))
+    wanted = parse_query(AuditQuery, request.args, _("筛选条件有误"))
     filters = audit.parse_filters(request.args)
-    page, per_page = paging.page, paging.per_page
-    rows, total = audit.search(filters, offset=(page - 1) * per_page, limit=per_page)
+    rows, total = audit.search(filters, wanted.cut)
     return jsonify({"items": [audit.event_json(e) for e in rows], "total": total})
 
 

@@ -8,7 +8,7 @@ are open (registered, assessed, assigned, handling, responded), levels, lead and
 the default deadline table (some overdue, some already met), counted responses, and the timeline events of
 the open cases (closed cases' timelines are not read by anything measured here and are left out).
 
-1. The register: p50/p95 over `--runs` runs of `cases.queries.page(user, filters, limit=20, offset=0)` —
+1. The register: p50/p95 over `--runs` runs of `cases.queries.page(user, filters, Cut())` —
    the first page for an office user (every case) and for a unit user (the cases of one unit), and with
    `overdue=true` for both — next to a primary-key fetch of one case and a `SELECT 1` in the same run,
    each run in a fresh session inside an open transaction (as in a request, after the user is loaded).
@@ -569,6 +569,7 @@ def bench_register(app: Any, people: People, args: argparse.Namespace, kind: str
     from sqlalchemy import select, text
 
     from app.extensions import db
+    from app.paging import Cut
     from cases import queries, views
     from cases.models import Case
     from cases.serialize import case_json
@@ -594,14 +595,14 @@ def bench_register(app: Any, people: People, args: argparse.Namespace, kind: str
     ids = [c["id"] for c in rows.cases]
 
     def first_page(filters: dict[str, str], whole: bool = False) -> Callable[[Any], Any]:
-        return lambda user: queries.page(user, queries.parse_filters(filters), limit=20, offset=0, whole=whole)
+        return lambda user: queries.page(user, queries.parse_filters(filters), Cut(), whole=whole)
 
     def with_clocks(user: Any) -> Any:
-        found, count = queries.page(user, queries.parse_filters({}), limit=20, offset=0)
+        found, count = queries.page(user, queries.parse_filters({}), Cut())
         return views.list_items(found), count
 
     def api_list(user: Any) -> Any:
-        found, count = queries.page(user, queries.parse_filters({}), limit=20, offset=0, whole=True)
+        found, count = queries.page(user, queries.parse_filters({}), Cut(), whole=True)
         return [case_json(c) for c in found], count
 
     runs, extra = args.runs, max(20, args.runs // 4)
@@ -779,7 +780,7 @@ def main(argv: list[str] | None = None) -> None:
     total = CASES // (10 if args.quick else 1)
     print()
     print(f"{total:,} cases ({OPEN_SHARE:.0%} open), {len(UNITS)} units; register figures are p50 / p95 of "
-          f"queries.page(limit=20) over {args.runs} runs in this process, ratio = p95 / the primary-key fetch's p95; "
+          f"queries.page(Cut()) over {args.runs} runs in this process, ratio = p95 / the primary-key fetch's p95; "
           f"sweeps: one clock.sweep(now) each, {CROSS_SHARE:.0%} of the open deadlines due, ratio = time per open "
           f"deadline / the smallest size's")
     print(common.table(["backend", "measurement", "value", "baseline", "ratio", "goal", "notes"], rows))

@@ -8,7 +8,8 @@ from flask_babel import gettext as _
 from app.api import actor, api_blueprint, json_body
 from app.errors import Invalid, TooLarge
 from app.extensions import db
-from app.openapi import operation, parse, parse_query
+from app.openapi import operation
+from app.validation import parse, parse_query
 from cases import attachments, queries, report, services, workdays
 from cases.schemas import (
     AcceptanceIn,
@@ -64,9 +65,8 @@ def create_case() -> tuple[Response, int]:
 def list_cases() -> Response:
     user = actor()
     wanted = parse_query(CaseQuery, request.args, _("筛选条件有误"))
-    page, per_page = wanted.page, wanted.per_page
     filters = queries.parse_filters(request.args.to_dict())
-    rows, total = queries.page(user, filters, limit=per_page, offset=(page - 1) * per_page, whole=True)
+    rows, total = queries.page(user, filters, wanted.cut, whole=True)
     return jsonify({"items": [case_json(c) for c in rows], "total": total})
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,11 +10,15 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from app import paging
 from app.errors import Invalid
 from app.extensions import db
 from app.models import Role, Unit, User
+from app.paging import Cut
 from app.timeutil import utcnow
-from cases.models import Case, CaseStatus, Source, case_units
+from app.validation import parse_query
+from cases.models import Case, CaseStatus, case_units
+from cases.schemas import CaseFilters
 
 
 def _visible(query: Select, user: User) -> Select:
@@ -53,37 +57,15 @@ class Filters:
     q: str = ""
 
 
-def parse_filters(args: dict[str, str]) -> Filters:
-    """Query-string filters, 400 invalid naming any that is not understood."""
-    fields: dict[str, str] = {}
-    out = Filters()
-    if status := args.get("status"):
-        if status in {s.value for s in CaseStatus}:
-            out.status = status
-        else:
-            fields["status"] = _("未知状态：%(s)s", s=status[:32])
-    if level := args.get("level"):
-        if level in ("1", "2", "3", "4"):
-            out.level = int(level)
-        else:
-            fields["level"] = _("应为 1–4")
-    if code := args.get("unit"):
-        out.unit = Unit.by_code(code)
-        if out.unit is None:
-            fields["unit"] = _("未知单位：%(code)s", code=code[:32])
-    if source := args.get("source"):
-        if source in {s.value for s in Source}:
-            out.source = source
-        else:
-            fields["source"] = _("未知来源：%(s)s", s=source[:32])
-    overdue = args.get("overdue", "")
-    if overdue not in ("", "true", "false", "1", "0"):
-        fields["overdue"] = _("应为 true 或 false")
-    out.overdue = overdue in ("true", "1")
-    out.q = args.get("q", "").strip()[:100]
-    if fields:
-        raise Invalid(_("筛选条件有误"), fields=fields)
-    return out
+def parse_filters(args: Mapping[str, str]) -> Filters:
+    """Query-string filters (`CaseFilters`), then the unit's code; 400 invalid naming any not understood."""
+    wanted = parse_query(CaseFilters, args, _("筛选条件有误"))
+    unit = Unit.by_code(wanted.unit) if wanted.unit else None
+    if wanted.unit and unit is None:
+        raise Invalid(_("筛选条件有误"), fields={"unit": _("未知单位：%(code)s", code=wanted.unit[:32])})
+    return Filters(status=wanted.status.value if wanted.status else None, level=wanted.level, unit=unit,
+                   source=wanted.source.value if wanted.source else None, overdue=wanted.overdue,
+                   q=wanted.q.strip()[:100])
 
 
 def register_query(user: User, filters: Filters, now: datetime | None = None) -> Select:
@@ -116,8 +98,7 @@ def _count(user: User, filters: Filters, query: Select) -> int:
     return db.session.scalar(query.with_only_columns(func.count(Case.id)).order_by(None)) or 0
 
 
-def page(user: User, filters: Filters, *, limit: int, offset: int, whole: bool = False
-         ) -> tuple[list[Case], int]:
+def page(user: User, filters: Filters, at: Cut, *, whole: bool = False) -> tuple[list[Case], int]:
     """One page of the register, most urgent first (open before closed, level, then nearest due).
 
     `whole` loads each case's collections in a few batched queries, for answers that show them all.
@@ -128,8 +109,7 @@ def page(user: User, filters: Filters, *, limit: int, offset: int, whole: bool =
     if whole:
         query = query.options(*(selectinload(rel) for rel in (
             Case.units, Case.assisting_units, Case.events, Case.deadlines, Case.responses, Case.statement_links)))
-    rows = list(db.session.scalars(query.limit(limit).offset(offset)))
-    return rows, total
+    return paging.page_of(query, at, total=total)
 
 
 

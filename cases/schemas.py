@@ -10,9 +10,10 @@ from urllib.parse import urlsplit
 from flask_babel import gettext as _
 from pydantic import BeforeValidator, Field, StrictBool, StringConstraints, field_validator
 
-from app.openapi import Body, Moment, Msg, Out, Paging, Query, RowId, fail
+from app.openapi import Out
 from app.schemas import Person
 from app.timeutil import utcnow
+from app.validation import Body, Moment, Msg, Paging, Query, RowId, fail
 from cases.models import CaseStatus, DayKind, DeadlineKind, DeadlineState, ResponseForm, Source
 
 TITLE_MAX, SUMMARY_MAX, NOTE_MAX, URL_MAX, UNITS_MAX = 100, 5000, 5000, 2000, 50

@@ -10,10 +10,9 @@ from urllib.parse import urlsplit
 from flask_babel import gettext as _
 
 from app import params
-from app.errors import Invalid
 from app.models import Unit
-from app.openapi import parse
 from app.timeutil import utcnow
+from app.validation import Errors, parse
 from cases.models import ResponseForm, Source
 from cases.schemas import (  # noqa: F401 (the limits are imported from here by others)
     CLOCK_SKEW,
@@ -30,21 +29,6 @@ from cases.schemas import (  # noqa: F401 (the limits are imported from here by 
     FeedbackIn,
     ResponseIn,
 )
-
-
-class Errors:
-    """Every problem of one request, by field; raised together as 400 invalid."""
-
-    def __init__(self) -> None:
-        self.fields: dict[str, str] = {}
-
-    def add(self, name: str, message: str) -> None:
-        self.fields.setdefault(name, message)
-
-    def raise_if_any(self) -> None:
-        if self.fields:
-            raise Invalid(_("输入有误"), fields=self.fields)
-
 
 # Field readers for forms that have no model yet (reports/upward.py); the API bodies use cases/schemas.py.
 

@@ -22,7 +22,8 @@ from app import params, prg, register
 from app.errors import HuiyingError, Invalid, NotFound
 from app.extensions import db
 from app.models import Role, Unit, User
-from app.timeutil import local, local_input, utcnow
+from app.paging import Cut
+from app.timeutil import local, utcnow
 from cases import attachments, labels, queries, rules, services
 from cases.models import Case, Deadline, ResponseForm, Source
 from cases.schemas import TITLE_MAX
@@ -88,7 +89,7 @@ def register_page() -> str | tuple[str, int]:
         filters = queries.parse_filters(raw)
     except HuiyingError as err:
         error, filters = err, queries.Filters()
-    rows, total = queries.page(user, filters, limit=PER_PAGE, offset=(page_no - 1) * PER_PAGE)
+    rows, total = queries.page(user, filters, Cut(page_no, PER_PAGE))
     items = list_items(rows)
     units = list(db.session.scalars(select(Unit).order_by(Unit.code))) if user.sees_all_units else [user.unit]
     return render_template(
@@ -164,7 +165,7 @@ def new() -> Response | tuple[str, int]:
     data |= {"summary": values["summary"].replace("\r\n", "\n"), "source_url": values["source_url"] or None,
              "units": _lead_first(values["lead_unit"], values["units"]) or [user.unit.code]}
     if values["discovered_at"]:
-        data["discovered_at"] = local_input(values["discovered_at"])
+        data["discovered_at"] = params.wall_time(values["discovered_at"])
     else:
         data.pop("discovered_at")
     try:
@@ -259,7 +260,7 @@ def _action_data(action: str) -> dict[str, Any]:
         raw_id = form.get("statement_id", "").strip().lstrip("#")
         return {"form": form.get("form", ""),
                 "statement_id": params.optional_row_id(raw_id, "statement_id", _("回应稿编号有误")),
-                "held_at": local_input(form.get("held_at", "")), "note": form.get("note", ""),
+                "held_at": params.wall_time(form.get("held_at", "")), "note": form.get("note", ""),
                 "evidence_url": form.get("evidence_url", "") or None}
     if action == "close":
         return {"outcome": form.get("outcome", ""), "no_response_reason": form.get("no_response_reason", "")}

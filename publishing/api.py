@@ -5,11 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, jsonify, request
+from flask_babel import gettext as _
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from app.api import actor, api_blueprint, json_body
+from app.errors import Busy
 from app.extensions import db
-from app.openapi import operation, parse_query
+from app.limits import rate_limited
+from app.openapi import operation
+from app.validation import parse_query
 from publishing import checkpoints, ledger, ledger_verdict, services, verify_views
 from publishing.models import LedgerEntry, LedgerKind, Release
 from publishing.schemas import (
@@ -53,13 +58,17 @@ def ledger_checkpoints() -> Response:
 
 
 @bp.get("/ledger/verify")
+@rate_limited("ledger-verify", verify_views.too_often)
 @operation("Verify the ledger's hash chain (public; 30 a minute per address)", responses={200: LedgerVerifyOut},
            errors=(429, 503), public=True)
 def ledger_verify() -> Response:
     """The chain held to the latest signed checkpoints (no sign-in, interface §13): rate-limited like
-    `/public/verify`, and answered from the verdict kept per head (publishing/ledger_verdict.py)."""
-    verify_views.limit("ledger-verify")
-    result = ledger_verdict.current()
+    `/public/verify`, and answered from the verdict kept per head (publishing/ledger_verdict.py). With Redis
+    down there is no kept verdict and no lock: 503 `busy`, never a recomputation of the whole chain per call."""
+    try:
+        result = ledger_verdict.current()
+    except RedisError:
+        raise Busy(_("账本核验暂不可用，请稍后再试")) from None
     if result.ok:
         answer: dict[str, Any] = {"ok": True, "entries": result.entries, "head": result.head}
         if result.checkpoint is not None:

@@ -85,6 +85,18 @@ def head() -> dict[str, Any]:
     return {"seq": seq, "hash": hash_}
 
 
+def window(*, before: int | None, after: int | None, size: int) -> list[LedgerEntry]:
+    """`size` entries, newest first: just above `after`, else just below `before`, else the newest. Each is
+    a range read on the primary key, so a page deep in a million entries costs what the first one does."""
+    if after is not None:
+        upward = select(LedgerEntry).where(LedgerEntry.seq > after).order_by(LedgerEntry.seq).limit(size)
+        return list(reversed(db.session.scalars(upward).all()))
+    query = select(LedgerEntry)
+    if before is not None:
+        query = query.where(LedgerEntry.seq < before)
+    return list(db.session.scalars(query.order_by(LedgerEntry.seq.desc()).limit(size)))
+
+
 @dataclass(frozen=True)
 class Verification:
     ok: bool

@@ -8,8 +8,9 @@ from typing import Annotated, Any, Literal
 from flask_babel import gettext as _
 from pydantic import Field, StringConstraints
 
-from app.openapi import Body, Msg, Out, Query
+from app.openapi import Out
 from app.params import MAX_ID
+from app.validation import Body, Msg, Query
 from review.models import Channel
 from review.schemas import BODY_MAX
 

@@ -12,10 +12,10 @@ from app.errors import NotFound, WrongState
 from app.extensions import db
 from app.models import Role, User
 from app.notifications import notify
-from app.openapi import parse
 from app.register import people
 from app.timeutil import format_local, utcnow
 from app.tx import after_commit, begin_write
+from app.validation import parse
 from publishing import ledger, queues
 from publishing.lifecycle import DELIVERY, DeliveryEvent
 from publishing.models import Action, Delivery, DeliveryState, LedgerKind, Release

@@ -4,7 +4,6 @@ QR code on every release page that leads to it. No sign-in; rate-limited per add
 from __future__ import annotations
 
 import io
-import time
 from typing import Any
 
 import segno
@@ -13,9 +12,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.api import json_body
-from app.errors import Invalid, RateLimited, TooLarge
-from app.extensions import csrf, db, get_redis
-from app.openapi import operation, parse
+from app.errors import Invalid, TooLarge
+from app.extensions import csrf, db
+from app.limits import rate_limited
+from app.openapi import operation
+from app.validation import parse
 from publishing import verify
 from publishing.ledger import entry_json
 from publishing.models import LedgerEntry, Release
@@ -26,22 +27,11 @@ bp = Blueprint("verify", __name__, template_folder="templates")
 api = Blueprint("verify_api", __name__, url_prefix="/api/v1/public")
 csrf.exempt(api)
 
-PER_MINUTE = 30
 
 
-def limit(bucket: str = "verify") -> None:
-    """30 checks a minute per address and bucket (a fixed window in Redis, shared by every process): else 429.
-
-    Also guards `GET /api/v1/ledger/verify` (bucket `ledger-verify`): every public check that costs the server work.
-    """
-    window = int(time.time() // 60)
-    key = f"huiying:{bucket}:{request.remote_addr}:{window}"
-    pipe = get_redis().pipeline()
-    pipe.incr(key)
-    pipe.expire(key, 120)
-    count = pipe.execute()[0]
-    if count > PER_MINUTE:
-        raise RateLimited(_("核验过于频繁，请一分钟后再试"))
+def too_often() -> str:
+    """What a check past its limit says (app/limits.py: 30 a minute per address)."""
+    return _("核验过于频繁，请一分钟后再试")
 
 
 def _text(value: Any) -> str:
@@ -54,11 +44,11 @@ def _text(value: Any) -> str:
 
 
 @api.post("/verify")
+@rate_limited("verify", too_often)
 @operation("Was this text published? (public; 30 a minute per address)", body=VerifyIn,
            responses={200: VerdictOut}, errors=(413, 429), public=True)
 def verify_api() -> Response:
     """`{"text"}` → the verdict, the statement it matched and the ledger entry that proves it."""
-    limit()
     values = parse(VerifyIn, json_body(), _("请粘贴要核验的文字"))
     return jsonify(verify.check(_text(values.text)).as_json())
 
@@ -71,7 +61,14 @@ def _record(rel: Release | None) -> dict[str, Any] | None:
     return entry_json(entry) if entry is not None else None
 
 
+def _refused_page(message: str) -> Response:
+    """The form again, with what was typed and the limit's message beside it (answered with 429)."""
+    return Response(render_template("publishing/verify.html", answer=None, error=message,
+                                    typed=request.form.get("text", ""), wanted="", rel=None, record=None, url=None))
+
+
 @bp.route("/verify", methods=["GET", "POST"])
+@rate_limited("verify", too_often, methods=("POST",), page=_refused_page)
 def verify_page() -> tuple[str, int]:
     """Paste a text, or arrive from a release's QR code (`?h=<revision hash>`)."""
     answer: dict[str, Any] | None = None
@@ -83,9 +80,8 @@ def verify_page() -> tuple[str, int]:
     if request.method == "POST":
         typed = request.form.get("text", "")
         try:
-            limit()
             result = verify.check(_text(typed))
-        except (Invalid, TooLarge, RateLimited) as err:
+        except (Invalid, TooLarge) as err:
             error, status = (err.fields or {}).get("text") or err.message, err.status
         else:
             answer, rel = result.as_json(), result.release

@@ -14,12 +14,13 @@ from markupsafe import Markup
 from rq import Worker
 from sqlalchemy import and_, func, or_, select, text
 
-from app import params, prg
+from app import paging, params, prg
 from app.errors import HuiyingError, Invalid
 from app.extensions import db, get_redis
 from app.models import Role, Unit
+from app.paging import Cut
 from publishing import checkpoints, corrections, ledger, queues, services
-from publishing.models import Delivery, DeliveryState, LedgerEntry, Release
+from publishing.models import Delivery, DeliveryState, Release
 from review import renderings
 from review import services as review_services
 from review.labels import CHANNEL, STATUS
@@ -90,11 +91,9 @@ def releases() -> str:
             or_(Revision.title.ilike(like), and_(Release.retracted_at.is_(None), Revision.body.ilike(like))))
     if unit is not None:
         query = query.where(Statement.unit_id == unit.id)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db.session.execute(
-        query.order_by(Delivery.published_at.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)
-    ).all()
-    return render_template("publishing/releases.html", rows=rows, page=page, pages=max(1, -(-total // PER_PAGE)),
+    at = Cut(page, PER_PAGE)
+    rows, total = paging.rows_of(query.order_by(Delivery.published_at.desc()), at)
+    return render_template("publishing/releases.html", rows=rows, page=page, pages=at.pages(total),
                            corrected=_corrected([rel.statement_id for rel, _p, _u in rows]),
                            q=q, units=units, unit=unit.code if unit else "", total=total)
 
@@ -196,17 +195,39 @@ def feed() -> Response:
     return Response("\n".join(parts), mimetype="application/atom+xml")
 
 
+def _seq(name: str, lo: int) -> int | None:
+    """A ledger seq from the query string (`lo`…2³¹−1), None when absent; else 400 naming `name`."""
+    raw = request.args.get(name, "")
+    if not raw.strip():
+        return None
+    try:
+        return params.integer(raw, lo)
+    except params.Unreadable as exc:
+        raise Invalid(_("记录序号有误"), fields={name: exc.message}) from None
+
+
 @bp.get("/record")
-def record() -> str:
-    """The public ledger: every statement ever made, retractions and failures included."""
-    page = _page()
-    total = db.session.scalar(select(func.count(LedgerEntry.seq))) or 0
-    entries = db.session.scalars(
-        select(LedgerEntry).order_by(LedgerEntry.seq.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)
-    ).all()
-    return render_template("publishing/record.html", entries=entries, page=page,
-                           pages=max(1, -(-total // PER_PAGE)), total=total, head=ledger.head(),
-                           checkpoint=checkpoints.latest_stored(), key=checkpoints.public_key_info())
+def record() -> str | Response:
+    """The public ledger, newest first: every statement ever made, retractions and failures included.
+
+    Paged by key (`?before=<seq>` older, `?after=<seq>` newer), so the millionth entry costs what the first does;
+    an old `?page=N` link is sent to the same entries by key (seq counts from 1 without gaps).
+    """
+    head = ledger.head()
+    if "page" in request.args:
+        page = _page()
+        if page == 1:
+            return redirect(url_for("publishing.record"), 301)
+        start = head["seq"] - (page - 1) * PER_PAGE
+        return redirect(url_for("publishing.record", before=start + 1) if start >= 1
+                        else url_for("publishing.record", after=0), 301)  # beyond the end: the oldest page
+    before, after = _seq("before", 1), _seq("after", 0)
+    entries = ledger.window(before=before, after=after, size=PER_PAGE)
+    newest = entries[0].seq if entries else (after or 0)
+    oldest = entries[-1].seq if entries else (before or head["seq"] + 1)
+    return render_template("publishing/record.html", entries=entries, total=head["seq"],
+                           newer=newest if newest < head["seq"] else None, older=oldest if oldest > 1 else None,
+                           head=head, checkpoint=checkpoints.latest_stored(), key=checkpoints.public_key_info())
 
 
 def _require_desk() -> None:

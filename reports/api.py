@@ -6,7 +6,8 @@ from flask import Response, jsonify, request
 from flask_babel import gettext as _
 
 from app.api import actor, api_blueprint
-from app.openapi import operation, parse_query
+from app.openapi import operation
+from app.validation import parse_query
 from reports import export, summary
 from reports import period as periods
 from reports.schemas import ExportQuery, SummaryOut, SummaryQuery

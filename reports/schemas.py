@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from app.openapi import Day, Out, Query
+from app.openapi import Out
+from app.validation import Day, Query
 from cases.schemas import CaseFilters
 
 

@@ -23,10 +23,11 @@ from app.extensions import db
 from app.models import Role, User
 from app.storage import write_atomically
 from app.tx import begin_write
+from app.validation import Errors
 from cases import rules
 from cases.models import Case, EventKind, case_units
 from cases.timeline import add_event
-from cases.validation import Errors, text, when
+from cases.validation import text, when
 from reports.models import ReportMethod, UpwardReport
 from reports.period import Period, parse_period
 

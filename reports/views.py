@@ -5,7 +5,6 @@ Thin: each view finds the period and the unit the person may see, calls the summ
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -21,7 +20,6 @@ from app import params, prg
 from app.errors import HuiyingError, NotFound, WrongRole, WrongUnit
 from app.extensions import db
 from app.models import Role, Unit, User
-from app.timeutil import SHANGHAI
 from cases import labels, services
 from cases.models import Case
 from reports import charts, documents, summary, tables, upward
@@ -129,15 +127,6 @@ def daily_log() -> Response:
     return _docx(content, f"log-{day}.docx", f"舆情日志（{day}）.docx")
 
 
-def _local_input(raw: str) -> str:
-    """A datetime-local value is wall time in Asia/Shanghai: give it its +08:00 offset."""
-    raw = raw.strip()
-    try:
-        return datetime.fromisoformat(raw).replace(tzinfo=SHANGHAI).isoformat() if raw else ""
-    except ValueError:
-        return raw  # the service names what is wrong with it
-
-
 def _upward_page(case: Case | None, *, error: HuiyingError | None = None, typed: dict[str, str] | None = None,
                  status: int = 200) -> tuple[str, int]:
     user = _user()
@@ -163,7 +152,7 @@ def upward_page() -> Response | tuple[str, int]:
         return _upward_page(case, error=kept.error, typed=kept.typed.to_dict(), status=kept.status)
     form = request.form
     data = {"case_id": case.id if case else None, "recipient": form.get("recipient", ""),
-            "reported_at": _local_input(form.get("reported_at", "")), "method": form.get("method", ""),
+            "reported_at": params.wall_time(form.get("reported_at", "")), "method": form.get("method", ""),
             "reference": form.get("reference", ""), "note": form.get("note", ""),
             "from": form.get("from", ""), "to": form.get("to", "")}
     try:

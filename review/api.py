@@ -6,13 +6,15 @@ from typing import Any
 
 from flask import Response, jsonify, request
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_
 
+from app import paging
 from app.api import actor, api_blueprint, json_body
 from app.errors import Invalid, NotFound, TooLarge
 from app.extensions import db
 from app.models import Unit
-from app.openapi import operation, parse_query
+from app.openapi import operation
+from app.validation import parse_query
 from review import media, preview, rows, rules, services
 from review.models import Revision, Statement
 from review.schemas import (
@@ -45,7 +47,6 @@ def create_statement() -> tuple[Response, int]:
 def list_statements() -> Response:
     user = actor()
     wanted = parse_query(StatementQuery, request.args)
-    page, per_page = wanted.page, wanted.per_page
     query = rows.statement_query()  # Core rows shaped straight into JSON (review/rows.py)
     if not user.sees_all_units:
         query = query.where(Statement.unit_id == user.unit_id)
@@ -59,10 +60,8 @@ def list_statements() -> Response:
     if q := wanted.q.strip():
         like = f"%{q.replace('%', '').replace('_', '')}%"
         query = query.where(or_(Revision.title.ilike(like), Revision.body.ilike(like), Revision.digest.ilike(like)))
-    total = db.session.scalar(select(func.count()).select_from(query.with_only_columns(Statement.id).subquery()))
-    found = db.session.execute(
-        query.order_by(Statement.updated_at.desc(), Statement.id.desc()).limit(per_page).offset((page - 1) * per_page)
-    ).all()
+    found, total = paging.rows_of(query.order_by(Statement.updated_at.desc(), Statement.id.desc()), wanted.cut,
+                                  total=paging.count(query.with_only_columns(Statement.id)))
     return _json(rows.dumps({"items": rows.objects(found), "total": total}))
 
 

@@ -8,7 +8,8 @@ from flask import Response, jsonify
 
 from app.api import actor, api_blueprint, json_body
 from app.models import Role
-from app.openapi import operation, parse
+from app.openapi import operation
+from app.validation import parse
 from review import checks, rules, terms
 from review.schemas import ChecksIn, ChecksOut, TermsIn, TermsOut, TermsReplaced
 

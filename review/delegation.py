@@ -22,9 +22,10 @@ from app.errors import Forbidden, Invalid, NotFound, WrongRole
 from app.extensions import db
 from app.models import Role, User
 from app.notifications import notify
-from app.openapi import Body, Moment, Msg, Out, parse
+from app.openapi import Out
 from app.timeutil import format_local, iso, utcnow
 from app.tx import begin_write
+from app.validation import Body, Moment, Msg, parse
 from review import labels
 from review.models import Delegation
 

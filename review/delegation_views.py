@@ -8,13 +8,12 @@ from flask import Blueprint, Response, flash, jsonify, redirect, render_template
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app import prg
+from app import params, prg
 from app.api import actor, api_blueprint, json_body
 from app.errors import HuiyingError
 from app.extensions import db
 from app.models import User
 from app.openapi import operation
-from app.timeutil import local_input
 from review import delegation
 from review.delegation import DelegationIn, DelegationList, DelegationOut
 
@@ -70,7 +69,7 @@ def create() -> Response:
     form = request.form
     data = {"deputy": form.get("deputy", ""), "role": form.get("role", ""), "note": form.get("note", "")}
     for name in ("starts_at", "ends_at"):
-        when = local_input(form.get(name, ""))  # datetime-local is wall time in Asia/Shanghai
+        when = params.wall_time(form.get(name, ""))  # datetime-local is wall time in Asia/Shanghai
         if when is not None:
             data[name] = when
     try:

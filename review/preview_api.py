@@ -9,7 +9,8 @@ from flask_babel import gettext as _
 from pydantic import Field
 
 from app.api import actor, api_blueprint, json_body
-from app.openapi import Body, Msg, Out, operation, parse
+from app.openapi import Out, operation
+from app.validation import Body, Msg, parse
 from review import preview
 
 bp = api_blueprint("preview_api", __name__)

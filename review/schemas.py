@@ -12,7 +12,8 @@ from typing import Annotated, Any, Literal
 from flask_babel import gettext as _
 from pydantic import Field, StringConstraints, field_validator
 
-from app.openapi import Body, Hash, Moment, Msg, Out, Paging, RowId, fail
+from app.openapi import Out
+from app.validation import Body, Hash, Moment, Msg, Paging, RowId, fail
 from review.models import Channel, ConfirmMethod, Priority, Status
 
 TITLE_MAX, WECHAT_TITLE_MAX, DIGEST_MAX, BODY_MAX = 64, 32, 120, 50_000

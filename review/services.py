@@ -14,9 +14,9 @@ from app.door import transition
 from app.errors import Invalid, NotFound, WrongState, WrongUnit
 from app.extensions import db
 from app.models import Role, Unit, User
-from app.openapi import parse
 from app.timeutil import utcnow
 from app.tx import begin_write
+from app.validation import parse
 from cases import links, queries
 from review import checks, delegation, evidence, labels, lifecycle, notices, renderings, rules
 from review.availability import available_channels

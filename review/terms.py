@@ -59,7 +59,7 @@ def current() -> dict[str, Any]:
 def parse(data: Any) -> dict[Kind, list[Any]]:
     """Validate a `PUT /terms` body (`review.schemas.TermsIn`): any of the three lists; the ones given
     replace the stored ones (blank entries dropped, repeats kept once)."""
-    from app.openapi import parse as parse_model
+    from app.validation import parse as parse_model
     from review.schemas import TermsIn
 
     values = parse_model(TermsIn, data, _("词表有误"))

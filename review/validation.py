@@ -13,8 +13,8 @@ from sqlalchemy import select
 from app.errors import Invalid
 from app.extensions import db
 from app.models import Unit
-from app.openapi import parse
 from app.timeutil import utcnow
+from app.validation import Errors, parse
 from review.availability import unavailable_problem
 from review.models import Channel, ConfirmMethod, Image, Priority, Stage, Verdict
 from review.render import MEDIA_SRC, image_sources, structure_problem
@@ -49,18 +49,6 @@ class StatementInput:
     given: set[str] = field(default_factory=set)
 
 
-class _Errors:
-    def __init__(self) -> None:
-        self.fields: dict[str, str] = {}
-
-    def add(self, name: str, message: str) -> None:
-        self.fields.setdefault(name, message)
-
-    def raise_if_any(self) -> None:
-        if self.fields:
-            raise Invalid(_("输入有误"), fields=self.fields)
-
-
 def check_body_images(body: str) -> str | None:
     """None when every image in the body was uploaded here; otherwise the reason."""
     sources = image_sources(body)
@@ -82,7 +70,7 @@ def statement_input(data: Any, *, creating: bool) -> StatementInput:
     """Validate a POST/PUT statement body (interface §3) with its model (review/schemas.py), then what the
     model cannot know: the Markdown's structure, the images, the unit, a go-live time still ahead."""
     values = parse(StatementCreate if creating else StatementFields, data)
-    errors = _Errors()
+    errors = Errors()
     out = StatementInput(given=set(values.model_fields_set))
     out.title, out.body = values.title, values.body
     if "digest" in out.given:

@@ -18,11 +18,12 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from app import params, prg
+from app import paging, params, prg
 from app.errors import HuiyingError, Invalid, NotFound, WrongState
 from app.extensions import db
 from app.models import Role, Unit, User, UserRole
-from app.timeutil import format_local, local, local_input
+from app.paging import Cut
+from app.timeutil import format_local, local
 from cases.models import Case
 from cases.queries import visible_case_ids
 from review import delegation, evidence, renderings, rules, services, worklists
@@ -83,7 +84,7 @@ def worklist(kind: str) -> str:
     if found is None or found not in worklists.kinds_for(user):
         raise NotFound(_("没有这个工作列表"))
     page = _page()
-    work = worklists.fetch(user, found, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    work = worklists.fetch(user, found, Cut(page, PER_PAGE))
     return render_template("review/worklist.html", work=work, page=page, per_page=PER_PAGE)
 
 
@@ -98,8 +99,9 @@ def statements() -> str:
     unit = next((u for u in units if u.code == request.args.get("unit")), None)
     q = request.args.get("q", "").strip()[:100]
     ids = worklists.search(user, status=status or None, unit_id=unit.id if unit else None, q=q)
-    total, page = worklists.count(ids), _page()
-    items = worklists.page(ids, worklists.RECENT_ORDER, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    total, page = paging.count(ids), _page()
+    at = Cut(page, PER_PAGE)
+    items = worklists.page(ids, worklists.RECENT_ORDER, at) if at.offset < total else []
     return render_template(
         "review/statements.html", items=items, total=total, page=page, per_page=PER_PAGE,
         units=units, status=status, unit=unit.code if unit else "", q=q,
@@ -144,7 +146,7 @@ def _statement_data(values: Mapping[str, Any]) -> dict[str, Any]:
         "body": values["body"].replace("\r\n", "\n"),
         "priority": values["priority"],
         "channels": list(values["channels"]),
-        "go_live_at": local_input(values["go_live_at"]),
+        "go_live_at": params.wall_time(values["go_live_at"]),
         "agencies": [line.strip() for line in values["agencies"].splitlines() if line.strip()],
         "case_ids": _case_ids(values.get("case_ids", "")),
     }

@@ -12,16 +12,18 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext as _lp
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
 from sqlalchemy.orm import joinedload, load_only, raiseload
 
+from app import paging
 from app.extensions import db
 from app.models import Role, Unit, User
+from app.paging import Cut
 from review.delegation import delegated_roles
 from review.models import Decision, Revision, Stage, Statement, Status, Verdict
 
 #: Items per list on the home page; the rest are a click away ("查看全部"), paged.
-LIMIT = 20
+FIRST = Cut(1, 20)
 
 
 def _not_mine(user: User) -> ColumnElement[bool]:
@@ -108,18 +110,13 @@ WORK_ORDER = (Statement.priority_rank, Statement.updated_at, Statement.id)
 RECENT_ORDER = (Statement.updated_at.desc(), Statement.id.desc())
 
 
-def count(ids: Select[tuple[int]]) -> int:
-    """How many statements `ids` selects."""
-    return db.session.scalar(select(func.count()).select_from(ids.subquery())) or 0
-
-
-def page(ids: Select[tuple[int]], order: tuple[Any, ...], *, limit: int, offset: int = 0) -> list[Statement]:
+def page(ids: Select[tuple[int]], order: tuple[Any, ...], at: Cut) -> list[Statement]:
     """One page of the statements `ids` selects, loading only what a list row shows.
 
     The page is cut from the ids alone (an index scan for work lists); only its rows are then
     joined to their unit and current revision, in one query.
     """
-    chosen = ids.order_by(*order).limit(limit).offset(offset).subquery()
+    chosen = paging.window(ids.order_by(*order), at).subquery()
     query = (
         select(Statement)
         .join(chosen, Statement.id == chosen.c.id)
@@ -146,16 +143,16 @@ class Worklist:
     total: int
 
 
-def fetch(user: User, kind: Kind, *, limit: int = LIMIT, offset: int = 0) -> Worklist:
-    """One page of the list `kind` for `user`: two queries, whatever the page size."""
+def fetch(user: User, kind: Kind, at: Cut = FIRST) -> Worklist:
+    """One page of the list `kind` for `user`: two queries, whatever the page size (none past the end)."""
     ids = select(Statement.id).where(kind.where(user))
-    total = count(ids)
-    return Worklist(kind, page(ids, WORK_ORDER, limit=limit, offset=offset) if total > offset else [], total)
+    total = paging.count(ids)
+    return Worklist(kind, page(ids, WORK_ORDER, at) if total > at.offset else [], total)
 
 
-def for_user(user: User, *, limit: int = LIMIT) -> list[Worklist]:
-    """Every work list of the user, each cut at `limit` items."""
-    return [fetch(user, kind, limit=limit) for kind in kinds_for(user)]
+def for_user(user: User) -> list[Worklist]:
+    """Every work list of the user, each cut at the first page (`FIRST`)."""
+    return [fetch(user, kind) for kind in kinds_for(user)]
 
 
 def search(user: User, *, status: str | None, unit_id: int | None, q: str) -> Select[tuple[int]]:

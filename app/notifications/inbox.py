@@ -14,11 +14,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from app import paging
 from app.errors import NotFound
 from app.extensions import db
 from app.models import User
 from app.notifications.models import Notification, NotificationSend, SendChannel, SendState
 from app.notifications.texts import Text, stored
+from app.paging import Cut
 from app.timeutil import iso, utcnow
 from app.tx import after_commit
 
@@ -132,14 +134,12 @@ def notification_json(n: Notification) -> dict[str, Any]:
             "created_at": iso(n.created_at), "read_at": iso(n.read_at)}
 
 
-def inbox(user: User, *, unread: bool, limit: int, offset: int) -> tuple[list[Notification], int]:
+def inbox(user: User, *, unread: bool, at: Cut) -> tuple[list[Notification], int]:
     """One page of the person's own notifications, newest first, and how many there are."""
     query = select(Notification).where(Notification.recipient_id == user.id)
     if unread:
         query = query.where(Notification.read_at.is_(None))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    items = list(db.session.scalars(query.order_by(Notification.id.desc()).limit(limit).offset(offset)))
-    return items, total
+    return paging.page_of(query.order_by(Notification.id.desc()), at)
 
 
 def unread_count(user: User) -> int:

@@ -16,9 +16,11 @@ from app.extensions import db
 from app.models import User
 from app.notifications import inbox
 from app.notifications.inbox import notification_json
-from app.openapi import operation, parse_query
+from app.openapi import operation
+from app.paging import Cut
 from app.schemas import Marked, NotificationList, NotificationOut, NotificationQuery
 from app.tx import begin_write
+from app.validation import parse_query
 
 api = api_blueprint("notifications_api", __name__)
 bp = Blueprint("notifications", __name__)
@@ -36,8 +38,7 @@ def list_notifications() -> Response:
     """The caller's own notifications, newest first; `?unread=true` for the unread ones only."""
     user = actor()
     query = parse_query(NotificationQuery, request.args)
-    page, per_page = query.page, query.per_page
-    items, total = inbox.inbox(user, unread=query.unread, limit=per_page, offset=(page - 1) * per_page)
+    items, total = inbox.inbox(user, unread=query.unread, at=query.cut)
     return jsonify({"items": [notification_json(n) for n in items], "total": total})
 
 
@@ -63,7 +64,7 @@ def inbox_page() -> str:
     """收件箱: the person's notifications, newest first, unread ones marked."""
     page_no = params.page_number(request.args.get("page"))
     unread = _unread_only()
-    items, total = inbox.inbox(_user(), unread=unread, limit=PER_PAGE, offset=(page_no - 1) * PER_PAGE)
+    items, total = inbox.inbox(_user(), unread=unread, at=Cut(page_no, PER_PAGE))
     return render_template("notifications/inbox.html", items=items, total=total, page=page_no,
                            per_page=PER_PAGE, unread=unread)
 

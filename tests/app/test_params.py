@@ -123,3 +123,16 @@ def test_a_callback_timestamp_of_5000_digits_is_refused_not_a_500(app: Flask) ->
         resp = anyone.get("/wechat/callback", query_string={"timestamp": stamp, "nonce": "1", "signature": "x",
                                                             "echostr": "42"})
         assert resp.status_code == 403, (stamp[:8], resp.status_code)
+
+
+@pytest.mark.parametrize(("typed", "read"), [
+    ("2026-03-01T09:00", "2026-03-01T09:00+08:00"),  # what a datetime-local field sends: Shanghai wall time
+    (" 2026-03-01T09:00:30 ", "2026-03-01T09:00:30+08:00"),
+    ("2026-03-01T09:00+00:00", "2026-03-01T09:00+00:00"),  # an offset given is kept, never replaced
+    ("", None),
+    ("明天上午", "明天上午"),  # passed on as typed: `moment` names what is wrong beside the field
+])
+def test_one_reader_of_datetime_local_fields(typed: str, read: str | None) -> None:
+    from app import params
+
+    assert params.wall_time(typed) == read

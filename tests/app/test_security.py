@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import secrets
+import socket
 import struct
 import threading
 import time
@@ -17,6 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import config as app_config_module
+from app import create_app
 from app.extensions import db
 from app.models import User
 from review.render import to_safe_html
@@ -120,6 +122,21 @@ def test_parallel_guesses_get_five_checks_not_forty(app: Flask, office: Office, 
     # the real password, now, is not even checked
     assert app.test_client().post("/login", data={"username": name, "password": PASSWORD}).status_code == 429
     assert len(checks) <= 5
+
+
+def test_with_redis_down_signing_in_is_unthrottled_not_broken(app: Flask, office: Office) -> None:
+    """The throttle fails open like the rate limits (app/limits.py): no 429, no 500, the owner gets in."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    down = create_app({**app.config, "REDIS_URL": f"redis://127.0.0.1:{port}/0", "WTF_CSRF_ENABLED": False})
+    name = office.drafter.user.username
+    web = down.test_client()
+    for i in range(8):  # past FAILURES_ALLOWED: each still checked, each the form's own refusal
+        assert web.post("/login", data={"username": name, "password": f"guess {i}"}).status_code == 200
+    assert web.post("/login", data={"username": name, "password": PASSWORD}).status_code == 302
+    with down.app_context():
+        db.engine.dispose()
 
 
 @pytest.fixture

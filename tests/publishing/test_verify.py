@@ -4,11 +4,15 @@ published exactly that, something similar, a retracted statement, or nothing; ra
 from __future__ import annotations
 
 import re
+import socket
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 
+from app import create_app
+from app.extensions import db
 from tests.factories import Office
 from tests.publishing.helpers import drain
 
@@ -111,7 +115,49 @@ def test_rate_limited_per_address(app: Flask, published: dict[str, Any]) -> None
         assert verify(app, "测试文字", addr="198.51.100.1").status_code == 200
     resp = verify(app, "测试文字", addr="198.51.100.1")
     assert resp.status_code == 429 and resp.get_json()["error"]["code"] == "rate_limited"
+    assert resp.get_json()["error"]["message"] == "核验过于频繁，请一分钟后再试"
+    assert 1 <= int(resp.headers["Retry-After"]) <= 60  # when to come back, not a guess
     assert verify(app, "测试文字", addr="198.51.100.2").status_code == 200
+
+
+def test_the_page_counts_with_the_api_and_keeps_what_was_typed(app: Flask, published: dict[str, Any]) -> None:
+    client = app.test_client()
+    for _ in range(30):
+        assert verify(app, "测试文字", addr="198.51.100.3").status_code == 200
+    page = client.post("/verify", data={"text": "第三十一次核验", "csrf_token": _csrf(client)},
+                       environ_base={"REMOTE_ADDR": "198.51.100.3"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 429 and "核验过于频繁，请一分钟后再试" in html and "第三十一次核验" in html
+    assert int(page.headers["Retry-After"]) >= 1
+    assert client.get("/verify", environ_base={"REMOTE_ADDR": "198.51.100.3"}).status_code == 200  # reading is free
+
+
+@pytest.fixture
+def redis_down(app: Flask) -> Iterator[Flask]:
+    """The same site and database with nothing listening at its REDIS_URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    down = create_app({**app.config, "REDIS_URL": f"redis://127.0.0.1:{port}/0"})
+    yield down
+    with down.app_context():
+        db.engine.dispose()
+
+
+def test_with_redis_down_the_checks_go_on_unlimited(redis_down: Flask, published: dict[str, Any]) -> None:
+    """The limit fails open (app/limits.py): the public's check reads only the database."""
+    answers = [verify(redis_down, BODY) for _ in range(31)]
+    assert {a.status_code for a in answers} == {200} and answers[-1].get_json()["verdict"] == "authentic"
+    client = redis_down.test_client()
+    page = client.post("/verify", data={"text": BODY, "csrf_token": _csrf(client)})
+    assert page.status_code == 200 and "verdict-authentic" in page.get_data(as_text=True)
+
+
+def test_with_redis_down_the_ledger_check_is_busy_not_broken(redis_down: Flask, published: dict[str, Any]) -> None:
+    """Its verdict and lock live in Redis: without them, 503 `busy` to retry, not a whole-chain recount per call."""
+    resp = redis_down.test_client().get("/api/v1/ledger/verify")
+    assert resp.status_code == 503 and resp.get_json()["error"]["code"] == "busy"
+    assert resp.headers["Retry-After"] == "1"
 
 
 def test_release_page_qr_leads_to_the_record(app: Flask, published: dict[str, Any]) -> None:
