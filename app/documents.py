@@ -50,6 +50,23 @@ def open_bounded(data: bytes) -> Iterator[PILImage.Image]:
         yield img
 
 
+def decoded_image(data: bytes) -> tuple[str | None, tuple[int, int]]:
+    """Pillow's format and the size of an image decoded whole (format None: not an image it can decode); TooLarge
+    when the header promises too many pixels, before anything is decoded."""
+    try:
+        with open_bounded(data) as probe:
+            fmt = probe.format
+            probe.verify()
+        with open_bounded(data) as img:
+            img.load()
+            return fmt, img.size
+    except TooManyPixels:
+        raise TooLarge(_("图片像素过多（最多 6400 万像素）"),
+                       fields={"file": _("图片像素过多（最多 6400 万像素）")}) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, PILImage.DecompressionBombError):
+        return None, (0, 0)
+
+
 def document_kind(data: bytes) -> tuple[str, str]:
     """(ext, mime) of a whole PDF or a decodable image, judged by the bytes; Invalid (on `file`) for anything else."""
     if data.startswith(b"%PDF-"):
@@ -57,17 +74,7 @@ def document_kind(data: bytes) -> tuple[str, str]:
         if b"%%EOF" not in data[-2048:]:
             raise Invalid(_("文件不是完整的 PDF"), fields={"file": _("PDF 文件不完整或已损坏")})
         return "pdf", "application/pdf"
-    try:
-        with open_bounded(data) as probe:
-            fmt = probe.format
-            probe.verify()
-        with open_bounded(data) as img:
-            img.load()
-    except TooManyPixels:
-        raise TooLarge(_("图片像素过多（最多 6400 万像素）"),
-                       fields={"file": _("图片像素过多（最多 6400 万像素）")}) from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, PILImage.DecompressionBombError):
-        fmt = None
+    fmt, _size = decoded_image(data)
     if fmt not in IMAGE_FORMATS:
         raise Invalid(_("只能上传 PDF 或图片"), fields={"file": _("只支持 PDF、PNG、JPEG、GIF、WebP 文件")})
     return IMAGE_FORMATS[fmt]

@@ -14,9 +14,10 @@ from flask_babel import gettext
 from PIL import Image as PILImage
 from PIL import ImageOps
 
+from app.documents import TooManyPixels, open_bounded
 from app.extensions import db
 from publishing.channels import PermanentError
-from review.media import TooManyPixels, open_bounded, read_image
+from review.media import read_image
 from review.models import Image
 from wechat.client import WechatClient
 
