@@ -53,4 +53,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.reports
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache

@@ -125,7 +125,7 @@ def transition(
         conditions.append(getattr(model, table.version_attr) == version)
     db.session.flush()  # pending ORM changes to this row must not be written after (and over) ours
     # an UPDATE's result is a CursorResult, which counts rows; Session.execute is typed for any statement
-    result = cast("CursorResult[Any]", db.session.execute(
+    result = cast(CursorResult[Any], db.session.execute(
         update(model).where(*conditions).values(**changes).execution_options(synchronize_session=False)
     ))
     if result.rowcount != 1:
@@ -167,7 +167,7 @@ def transition_where(
     changes: dict[str, Any] = {table.state_attr: target, **{k: _plain(v) for k, v in (values or {}).items()}}
     if table.version_attr is not None:
         changes[table.version_attr] = getattr(model, table.version_attr) + 1
-    result = cast("CursorResult[Any]", db.session.execute(  # (see `transition`)
+    result = cast(CursorResult[Any], db.session.execute(  # (see `transition`)
         update(model)
         .where(model.id == ident, getattr(model, table.state_attr).in_(sources), *where)
         .values(**changes)

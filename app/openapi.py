@@ -266,7 +266,7 @@ bp = Blueprint("openapi", __name__)
 def openapi_json() -> Response:
     """The OpenAPI 3.1 description of the whole /api/v1, generated from the models that validate requests."""
     # Flask types `current_app` as the app it stands for; it is the proxy, which hands over the app itself
-    return jsonify(document(cast("LocalProxy[Flask]", current_app)._get_current_object()))
+    return jsonify(document(cast(LocalProxy[Flask], current_app)._get_current_object()))
 
 
 @bp.get("/api/docs")

@@ -26,7 +26,7 @@ def worker_command(burst: bool) -> None:
     from publishing.worker import run_worker
 
     # Flask types `current_app` as the app it stands for; it is the proxy, which hands over the app itself
-    run_worker(cast("LocalProxy[Flask]", current_app)._get_current_object(), burst=burst)
+    run_worker(cast(LocalProxy[Flask], current_app)._get_current_object(), burst=burst)
 
 
 @click.group("ledger")

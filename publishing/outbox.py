@@ -229,7 +229,7 @@ def heartbeat(delivery_id: int, token: str) -> Iterator[threading.Event]:
     A worker killed mid-send stops beating with it, and its lease runs out as before.
     """
     # Flask types `current_app` as the app it stands for; it is the proxy, which hands over the app itself
-    app = cast("LocalProxy[Flask]", current_app)._get_current_object()
+    app = cast(LocalProxy[Flask], current_app)._get_current_object()
     period = max(0.2, lease().total_seconds() / 3)
     stop, lost = threading.Event(), threading.Event()
 

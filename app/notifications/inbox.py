@@ -106,7 +106,8 @@ def settle(keys: Iterable[str]) -> int:
     wanted = list(dict.fromkeys(keys))
     if not wanted:
         return 0
-    result = cast("CursorResult[Any]", db.session.execute(
+    # an UPDATE's result is a CursorResult, which counts rows; Session.execute is typed for any statement
+    result = cast(CursorResult[Any], db.session.execute(
         update(Notification)
         .where(Notification.key.in_(wanted), Notification.read_at.is_(None))  # the (key, recipient) index
         .values(read_at=utcnow())
@@ -171,7 +172,7 @@ def mark_read(user: User, notification_id: int) -> Notification:
 
 def mark_all_read(user: User) -> int:
     """Mark every unread notification of the person read; how many were."""
-    result = cast("CursorResult[Any]", db.session.execute(
+    result = cast(CursorResult[Any], db.session.execute(  # (a CursorResult, as in `settle`)
         update(Notification)
         .where(Notification.recipient_id == user.id, Notification.read_at.is_(None))
         .values(read_at=utcnow())
