@@ -25,6 +25,7 @@ test: $(STAMP)
 	@test -f tests/axe/node_modules/axe-core/axe.min.js || { command -v npm >/dev/null 2>&1 && (cd tests/axe && npm ci --no-audit --no-fund --silent) || echo "npm missing: the accessibility pass will skip outside CI"; }
 	$(BIN)/ruff check app cases review publishing wechat reports huiying tests bench
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 	$(BIN)/vulture app cases review publishing wechat reports huiying --min-confidence 80
 	$(PYTEST) --durations=25
 
@@ -35,6 +36,7 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check app cases review publishing wechat reports huiying tests bench
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 	$(BIN)/vulture app cases review publishing wechat reports huiying --min-confidence 80
 
 bench: $(STAMP)
@@ -51,4 +53,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.reports
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache

@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from flask import Flask, g, has_request_context, request, session
+from flask.json.provider import DefaultJSONProvider
 
 from app import config, errors
 from app.extensions import babel, csrf, db, login, migrate
@@ -38,7 +39,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(config.from_environment(app.instance_path))
     if overrides:
         app.config.update(overrides)
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    assert isinstance(app.json, DefaultJSONProvider)  # Flask's own provider: the app sets no other
+    app.json.ensure_ascii = False
 
     db.init_app(app)
     # The Alembic scripts ship inside the package (app/migrations), so `huiying db upgrade` works wherever it runs.

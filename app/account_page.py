@@ -21,7 +21,7 @@ _WHILE_RESET = frozenset({"account.page", "auth.logout_view", "static"})
 
 
 def _me() -> User:
-    return current_user._get_current_object()  # type: ignore[no-any-return]
+    return current_user._get_current_object()
 
 
 def _page(error: HuiyingError | None = None) -> tuple[str, int]:

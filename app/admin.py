@@ -30,7 +30,7 @@ FIELDS = ("name", "parent", "first_responsible", "direct_responsible", "spokespe
 
 
 def _admin() -> User:
-    user: User = current_user._get_current_object()  # type: ignore[assignment]
+    user: User = current_user._get_current_object()
     if not user.has_role(Role.ADMIN):
         raise Forbidden(_("只有系统管理员可以管理单位"))
     return user
@@ -45,9 +45,9 @@ def units() -> Response | tuple[str, int]:
         values = {name: request.form.get(name, "").strip() for name in ("code", *FIELDS)}
         try:
             created = create_unit(admin, _data(values))
-        except HuiyingError as error:
+        except HuiyingError as err:
             db.session.rollback()
-            return prg.back(url_for(".units"), error, values=values)
+            return prg.back(url_for(".units"), err, values=values)
         flash(_("已创建单位 %(name)s，可继续填写责任人", name=created.name), "success")
         return redirect(url_for(".unit", code=created.code))
     kept = prg.take()
@@ -117,7 +117,7 @@ PER_PAGE = 50
 
 
 def _user_admin() -> User:
-    user: User = current_user._get_current_object()  # type: ignore[assignment]
+    user: User = current_user._get_current_object()
     if not user.has_role(Role.ADMIN):
         raise Forbidden(_("只有系统管理员可以管理用户"))
     return user
@@ -129,7 +129,7 @@ def _units() -> list[Unit]:
 
 @bp.route("/users", methods=["GET", "POST"])
 @login_required
-def users() -> str | tuple[str, int]:
+def users() -> Response | str | tuple[str, int]:
     """用户: everyone, with a form to add a person; the chosen or generated password is shown once."""
     admin = _user_admin()
     values: dict[str, Any] = {"roles": []}
@@ -223,7 +223,7 @@ def _expiry(raw: str) -> datetime | None:
 
 @bp.route("/tokens", methods=["GET", "POST"])
 @login_required
-def tokens() -> str | tuple[str, int]:
+def tokens() -> Response | str | tuple[str, int]:
     """API 令牌: every token with its last use; create (shown once), revoke."""
     admin = _user_admin()
     error, values = None, {"username": "", "label": "", "expires_at": ""}
@@ -237,12 +237,12 @@ def tokens() -> str | tuple[str, int]:
                 token_id = params.row_id(request.form.get("revoke", ""), "revoke", _("令牌不存在"))
                 accounts.revoke_token(admin, token_id)
                 flash(_("令牌已撤销"), "success")
-                return redirect(url_for(".tokens"))  # type: ignore[return-value]
+                return redirect(url_for(".tokens"))
             secret = accounts.create_token(values["username"], actor=admin, label=values["label"],
                                            expires_at=_expiry(values["expires_at"]))
         except HuiyingError as err:
             db.session.rollback()
-            return prg.back(url_for(".tokens"), err, values=values)  # type: ignore[return-value]
+            return prg.back(url_for(".tokens"), err, values=values)
         else:
             return render_template("admin/secret.html", title=_("已为 %(u)s 创建 API 令牌", u=values["username"]),
                                    label=_("令牌"), secret=secret, back=url_for(".tokens")), 201
@@ -260,7 +260,7 @@ def tokens() -> str | tuple[str, int]:
 @login_required
 def audit_page() -> tuple[str, int]:
     """审计记录 (office, admin): who changed what, filtered as `GET /api/v1/audit`, with the CSV export."""
-    viewer: User = current_user._get_current_object()  # type: ignore[assignment]
+    viewer: User = current_user._get_current_object()
     if not viewer.has_role(Role.OFFICE, Role.ADMIN):
         raise Forbidden(_("只有院办公室和系统管理员可以查看审计记录"))
     args = {k: v for k, v in request.args.items() if k in ("actor", "action", "object_type", "object_id",
@@ -296,7 +296,7 @@ def init_app(app: Flask) -> None:
             nav.Entry("admin.users", _l("用户"), 91, roles=("admin",),
                       current=("admin.users", "admin.user", "admin.tokens")),
             nav.Entry("admin.audit_page", _l("审计记录"), 95, roles=("office", "admin")))
-    app.add_template_global(ROLE_NAMES, "ROLE_NAMES")
+    app.jinja_env.globals["ROLE_NAMES"] = ROLE_NAMES  # a mapping: Flask's add_template_global is typed for functions
     app.add_template_filter(role_names, "role_names")
     from app import audit_labels  # the audit page's words for action codes and object types
 

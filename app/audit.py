@@ -114,7 +114,7 @@ def _object_key(object_type: str, object_id: str) -> int | None:
     return found if isinstance(found, int) else None  # no row has it: the filter matches nothing
 
 
-def _query(filters: Filters) -> Select[tuple[AuditEvent]]:
+def _query(filters: Filters) -> Select[AuditEvent]:
     query = select(AuditEvent)
     if filters.actor:
         actor = User.by_username(filters.actor)

@@ -239,6 +239,8 @@ def login_view() -> Response | str | tuple[str, int]:
         return redirect(url_for("web.home"))
     form = LoginForm()
     if form.validate_on_submit():
+        # DataRequired passed: both fields hold text
+        assert form.username.data is not None and form.password.data is not None
         username = form.username.data.strip()
         if not reserve_attempt(username):
             form.password.errors = [_("登录失败次数过多，请一分钟后再试")]

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from flask_babel import gettext as _
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import audit
@@ -124,10 +124,11 @@ def transition(
         changes[table.version_attr] = version + 1
         conditions.append(getattr(model, table.version_attr) == version)
     db.session.flush()  # pending ORM changes to this row must not be written after (and over) ours
-    result = db.session.execute(
+    # an UPDATE's result is a CursorResult, which counts rows; Session.execute is typed for any statement
+    result = cast(CursorResult[Any], db.session.execute(
         update(model).where(*conditions).values(**changes).execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    ))
+    if result.rowcount != 1:
         raise Conflict(_("已被他人更改，请刷新后重试"))
     for key, value in changes.items():
         set_committed_value(obj, key, value)
@@ -140,7 +141,7 @@ def transition(
 
 
 def transition_where(
-    model: type,
+    model: type[Any],  # the mapped class of a door's table: every one has an integer `id`
     table: Transitions[E],
     event: E,
     ident: int,
@@ -166,13 +167,13 @@ def transition_where(
     changes: dict[str, Any] = {table.state_attr: target, **{k: _plain(v) for k, v in (values or {}).items()}}
     if table.version_attr is not None:
         changes[table.version_attr] = getattr(model, table.version_attr) + 1
-    result = db.session.execute(
+    result = cast(CursorResult[Any], db.session.execute(  # (see `transition`)
         update(model)
-        .where(model.id == ident, getattr(model, table.state_attr).in_(sources), *where)  # type: ignore[attr-defined]
+        .where(model.id == ident, getattr(model, table.state_attr).in_(sources), *where)
         .values(**changes)
         .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    ))
+    if result.rowcount != 1:
         return False
     audit.record_row(None, table.action(event), model.__name__.lower(), ident,
                      before={table.state_attr: sources if len(sources) > 1 else sources[0]},

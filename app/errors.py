@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, current_app, jsonify, make_response, redirect, render_template, request
+from flask import Flask, current_app, jsonify, make_response, redirect, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
 
 
 class HuiyingError(Exception):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import TYPE_CHECKING
 
 import redis
 from flask import current_app, has_request_context, request
@@ -10,6 +11,7 @@ from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.model import Model as _FlaskModel
 from flask_wtf import CSRFProtect
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
@@ -21,6 +23,16 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+if TYPE_CHECKING:
+    class Model(Base, _FlaskModel):
+        """What `db.Model` is at run time: Base's body on Flask-SQLAlchemy's Model mixin.
+
+        mypy cannot take a base class from an attribute of an object (python/mypy#8603), so models derive
+        from this name, which is `db.Model` itself when the code runs.
+        """
+else:
+    Model = db.Model
 migrate = Migrate()
 login = LoginManager()
 csrf = CSRFProtect()

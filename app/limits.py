@@ -14,16 +14,22 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
-from flask import Flask, Response, current_app, make_response
+from flask import Flask, current_app, make_response
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
+from werkzeug.wrappers import Response
 
 from app.errors import RateLimited
 
 #: What every public check that costs the server work allows per address (interface §10, §13).
 PUBLIC_CHECKS = "30 per minute"
+
+
+#: A view function: a decorator hands back the very function it was given, its type kept for `route`.
+View = TypeVar("View", bound=Callable[..., object])
 
 
 @dataclass(frozen=True)
@@ -38,11 +44,11 @@ class Wanted:
 
 
 def rate_limited(scope: str, message: Callable[[], str], *, methods: tuple[str, ...] | None = None,
-                 page: Callable[[str], Response] | None = None) -> Callable[[Callable[..., object]],
-                                                                            Callable[..., object]]:
+                 page: Callable[[str], Response] | None = None) -> Callable[[View], View]:
     """Mark a view: `PUBLIC_CHECKS` per address in bucket `scope`, else 429 `rate_limited` with `Retry-After`."""
 
-    def mark(view: Callable[..., object]) -> Callable[..., object]:
+    def mark(view: View) -> View:
+        # a function's attribute mypy does not know of; `init_app` reads it back with getattr
         view.__rate_limit__ = Wanted(scope, message, methods, page)  # type: ignore[attr-defined]
         return view
 
@@ -59,6 +65,8 @@ def _refused(error: RateLimitExceeded) -> Response:
     limiter: Limiter = current_app.extensions["huiying_limiter"]
     if error.response is not None:  # a page's own answer (`Wanted.page`)
         response = error.response
+        # werkzeug types the attribute as its sans-IO base; what `Wanted.page` answered is a full Response
+        assert isinstance(response, Response)
     else:
         refusal = RateLimited(error.description or "")
         response = make_response(refusal.body(), refusal.status)
@@ -86,7 +94,9 @@ def init_app(app: Flask) -> None:
             continue
         page = wanted.page
         on_breach = (lambda _limit, page=page, message=wanted.message: page(message())) if page else None
-        app.view_functions[endpoint] = limiter.shared_limit(
+        # mypy solves the limiter's `Callable[P, R] -> Callable[P, R]` for Flask's union of sync and async views as
+        # one callable returning either, which the view table then refuses; the function handed back is `view`'s type
+        app.view_functions[endpoint] = limiter.shared_limit(  # type: ignore[assignment]
             PUBLIC_CHECKS, wanted.scope, error_message=wanted.message,
             methods=list(wanted.methods) if wanted.methods else None, on_breach=on_breach)(view)
     app.register_error_handler(RateLimitExceeded, _refused)

@@ -6,7 +6,7 @@ import enum
 import hashlib
 import secrets
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 from flask_login import UserMixin
@@ -15,7 +15,7 @@ from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.extensions import db
+from app.extensions import Model, db
 from app.timeutil import UTCDateTime, utcnow
 
 
@@ -39,7 +39,7 @@ unit_spokespersons = Table(
 )
 
 
-class Unit(db.Model):
+class Unit(Model):
     """A unit of the institution; it speaks for what it is in charge of (谁主管谁发声).
 
     Its responsibility register names real people (interface §11): the 第一责任人, the 直接责任人, the
@@ -74,7 +74,7 @@ class Unit(db.Model):
         return db.session.scalar(select(cls).where(cls.code == code))
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """A person who signs in; holds one or more roles in one unit."""
 
     __tablename__ = "users"
@@ -121,7 +121,11 @@ class User(UserMixin, db.Model):
         return self.display_name or self.username
 
     #: Set for the request by sign-in and by the session loader (`app.sessions`): which browser session this is.
-    session_nonce = None
+    if TYPE_CHECKING:
+        session_nonce: str | None
+    else:
+        # unannotated at run time: the declarative mapper refuses a non-`Mapped` annotation, and this is no column
+        session_nonce = None
 
     def get_id(self) -> str:
         """Flask-Login's session id: the user, the session epoch (an old cookie stops working) and the nonce of
@@ -143,7 +147,7 @@ class User(UserMixin, db.Model):
         return db.session.scalar(select(cls).where(cls.username == username))
 
 
-class UserRole(db.Model):
+class UserRole(Model):
     __tablename__ = "user_roles"
     __table_args__ = (UniqueConstraint("user_id", "role"),)
 
@@ -157,7 +161,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A bearer token for the API; only its hash is kept."""
 
     __tablename__ = "api_tokens"
@@ -179,7 +183,7 @@ class ApiToken(db.Model):
         return "hy_" + secrets.token_urlsafe(32)
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Who changed what, from where, and how it looked before and after."""
 
     __tablename__ = "audit_events"

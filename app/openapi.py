@@ -9,12 +9,13 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, send_from_directory
 from flask_babel import gettext as _
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+from werkzeug.local import LocalProxy
 from werkzeug.routing import Rule
 
 from app.errors import NotFound
@@ -74,17 +75,21 @@ class Operation:
     path_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
+#: A view function: `operation` hands back the very function it was given, its type kept for `route`.
+View = TypeVar("View", bound=Callable[..., object])
+
+
 def operation(summary: str, *, body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
               responses: Mapping[int, type[BaseModel] | str | None], errors: Iterable[int] = (),
               public: bool = False, multipart: dict[str, Any] | None = None, description: str = "",
-              path_schemas: Mapping[str, dict[str, Any]] | None = None) -> Callable[[Callable[..., Any]],
-                                                                                   Callable[..., Any]]:
+              path_schemas: Mapping[str, dict[str, Any]] | None = None) -> Callable[[View], View]:
     """Record a view's operation for openapi.json. The view (or its service) validates with the same models."""
 
-    def mark(view: Callable[..., Any]) -> Callable[..., Any]:
-        view.__openapi__ = Operation(summary, body, query, dict(responses), tuple(errors), public,  # type: ignore
-                                     multipart, description or (view.__doc__ or "").strip(),
-                                     dict(path_schemas or {}))
+    def mark(view: View) -> View:
+        # a function's attribute mypy does not know of; `build` reads it back with getattr
+        view.__openapi__ = Operation(  # type: ignore[attr-defined]
+            summary, body, query, dict(responses), tuple(errors), public, multipart,
+            description or (view.__doc__ or "").strip(), dict(path_schemas or {}))
         return view
 
     return mark
@@ -120,7 +125,7 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
 def build(app: Flask) -> dict[str, Any]:
     """The OpenAPI 3.1 document of every documented /api/v1 operation."""
     found: list[tuple[str, str, list[dict[str, Any]], Operation]] = []
-    wanted: list[tuple[type[BaseModel], str]] = [(Error, "serialization")]
+    wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = [(Error, "serialization")]
     for rule in _api_rules(app):
         op = getattr(app.view_functions[rule.endpoint], "__openapi__", None)
         if op is None:
@@ -260,7 +265,8 @@ bp = Blueprint("openapi", __name__)
 @operation("This document", responses={200: OpenApiDocument}, public=True)
 def openapi_json() -> Response:
     """The OpenAPI 3.1 description of the whole /api/v1, generated from the models that validate requests."""
-    return jsonify(document(current_app._get_current_object()))  # type: ignore[attr-defined]
+    # Flask types `current_app` as the app it stands for; it is the proxy, which hands over the app itself
+    return jsonify(document(cast(LocalProxy[Flask], current_app)._get_current_object()))
 
 
 @bp.get("/api/docs")

@@ -38,6 +38,8 @@ class UserCreate(Body):
 class UserUpdate(Body):
     """`PUT /users/{username}` (admin): any of these; a user is deactivated, never deleted."""
 
+    # unit, roles and active may be left out but never sent as null: pydantic checks a value against the declared
+    # type and leaves a default unchecked, so the None default means "not given" (mypy sees a None in a str: ignored)
     name: Annotated[str | None, Field(max_length=64), Msg(lambda: _("姓名不能超过 64 个字符"))] = None
     unit: Annotated[str, Field(max_length=32), Msg(lambda: _("单位不存在"))] = None  # type: ignore[assignment]
     roles: Annotated[list[RoleName], Field(min_length=1),

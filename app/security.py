@@ -118,6 +118,7 @@ def init_app(app: Flask) -> None:
     """Install the proxy fix (only as many hops as `TRUSTED_PROXIES` says), the input guard and the headers."""
     hops = int(app.config.get("TRUSTED_PROXIES") or 0)
     if hops > 0:
+        # Flask's documented way to wrap the WSGI app, which mypy sees as replacing a method
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.url_map.converters["int"] = IdConverter
     app.before_request(_guard_input)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app import audit
 from app.errors import NotFound
-from app.extensions import db
+from app.extensions import Model, db
 from app.models import User
 from app.timeutil import UTCDateTime, utcnow
 from app.tx import begin_write
@@ -29,7 +29,7 @@ from app.tx import begin_write
 SEEN_RESOLUTION = timedelta(minutes=1)
 
 
-class UserSession(db.Model):
+class UserSession(Model):
     """One browser signed in as one person, from `created_at` until `ended_at` or the next epoch."""
 
     __tablename__ = "user_sessions"
@@ -77,6 +77,7 @@ def load(user_id: int, epoch: int, nonce: str) -> User | None:
     ).first()
     if found is None:
         return None
+    user: User | None
     user, row = found
     if not user.active or user.session_epoch != epoch or row.ended_at is not None or row.epoch != epoch:
         return None

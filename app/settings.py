@@ -13,12 +13,12 @@ from sqlalchemy import JSON, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import audit
-from app.extensions import db
+from app.extensions import Model, db
 from app.models import User
 from app.timeutil import UTCDateTime, utcnow
 
 
-class Setting(db.Model):
+class Setting(Model):
     """One stored setting; absent means "as configured"."""
 
     __tablename__ = "settings"

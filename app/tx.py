@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 log = logging.getLogger(__name__)
 
 _KEY = "huiying_after_commit"
 
 
-def after_commit(session: Session, fn: Callable[[], None]) -> None:
+def after_commit(session: Session | scoped_session[Any], fn: Callable[[], object]) -> None:
     """Run `fn` once the session's current transaction has committed; dropped on rollback."""
     session.info.setdefault(_KEY, []).append(fn)
 

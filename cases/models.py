@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Date, ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model, db
 from app.models import Unit, User
 from app.timeutil import UTCDateTime, utcnow
 
@@ -115,7 +115,7 @@ case_assisting_units = Table(
 )
 
 
-class Case(db.Model):
+class Case(Model):
     """One item of public opinion the institution must handle (seed 二(一)–(五))."""
 
     __tablename__ = "cases"
@@ -176,7 +176,7 @@ class Case(db.Model):
         return str(data.get("no_response_reason") or data.get("outcome") or self.outcome or "")
 
 
-class CaseEvent(db.Model):
+class CaseEvent(Model):
     """One entry of a case's timeline: who did what, when, with what details."""
 
     __tablename__ = "case_events"
@@ -192,7 +192,7 @@ class CaseEvent(db.Model):
     actor: Mapped[User | None] = relationship()
 
 
-class Deadline(db.Model):
+class Deadline(Model):
     """A clock on a case: due at `due_at`, counted from `started_at`, stopped by `met_at`.
 
     `next_alert_at` is the next 50 %/80 %/100 % moment not yet announced (None when met, superseded or
@@ -234,7 +234,7 @@ class Deadline(db.Model):
         return max(0.0, ((now or utcnow()) - self.started_at).total_seconds() / total)
 
 
-class CaseResponse(db.Model):
+class CaseResponse(Model):
     """A public response to a case in one of the seed's forms, with its evidence.
 
     A `statement` response counts only once that statement is published (its ledger time is `held_at`).
@@ -257,7 +257,7 @@ class CaseResponse(db.Model):
     recorder: Mapped[User | None] = relationship()
 
 
-class CaseStatement(db.Model):
+class CaseStatement(Model):
     """A statement written in answer to a case (its `case_ids`); `published_at` is its ledger time."""
 
     __tablename__ = "case_statements"
@@ -269,7 +269,7 @@ class CaseStatement(db.Model):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class CaseIntakeKey(db.Model):
+class CaseIntakeKey(Model):
     """An `Idempotency-Key` of `POST /cases` (interface §20): the same key from the same person within
     INTAKE_KEY_HOURS answers the case it first made, so a resubmitted form never registers a case twice.
 
@@ -286,7 +286,7 @@ class CaseIntakeKey(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class CaseAttachment(db.Model):
+class CaseAttachment(Model):
     """A screenshot or document kept with a case as evidence of what was said (a PDF or an image).
 
     The bytes are stored once under their sha256 (MEDIA_ROOT/cases/); each row is one person adding them to
@@ -309,7 +309,7 @@ class CaseAttachment(db.Model):
     uploader: Mapped[User] = relationship()
 
 
-class CalendarDay(db.Model):
+class CalendarDay(Model):
     """One day the office declared a holiday or a working day: it overrides `chinesecalendar` for that day, and
     for a year the library does not know yet it is, with weekends, the only source (issue 29)."""
 

@@ -10,7 +10,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from app.api import actor, api_blueprint, json_body
-from app.errors import Busy
+from app.errors import Busy, NotFound
 from app.extensions import db
 from app.limits import rate_limited
 from app.openapi import operation
@@ -116,12 +116,20 @@ def public_releases() -> Response:
     return jsonify({"items": items, "last_seq": last})
 
 
+def _reread(statement_id: int) -> Statement:
+    """The statement as the service just committed it, for the answer."""
+    st = db.session.get(Statement, statement_id)
+    if st is None:  # statements are never deleted; only a database emptied meanwhile gets here
+        raise NotFound(_("回应不存在"))
+    return st
+
+
 @bp.post("/statements/<int:statement_id>/retract")
 @operation("Retract a statement from every channel (leader)", body=RetractIn, responses={200: StatementOut},
            errors=(403, 409))
 def retract(statement_id: int) -> Response:
     st = services.retract(actor(), statement_id, json_body())
-    return jsonify(statement_json(db.session.get(Statement, st.id)))
+    return jsonify(statement_json(_reread(st.id)))
 
 
 @bp.post("/statements/<int:statement_id>/cancel")
@@ -129,7 +137,7 @@ def retract(statement_id: int) -> Response:
            body=CancelIn, responses={200: StatementOut}, errors=(403, 409))
 def cancel(statement_id: int) -> Response:
     st = services.cancel(actor(), statement_id, json_body())
-    return jsonify(statement_json(db.session.get(Statement, st.id)))
+    return jsonify(statement_json(_reread(st.id)))
 
 
 @bp.post("/statements/<int:statement_id>/deliveries/<channel>/retry")
@@ -137,4 +145,4 @@ def cancel(statement_id: int) -> Response:
            path_schemas={"channel": RETRY_CHANNEL})
 def retry(statement_id: int, channel: str) -> Response:
     delivery = services.retry_delivery(actor(), statement_id, channel)
-    return jsonify(statement_json(db.session.get(Statement, delivery.statement_id)))
+    return jsonify(statement_json(_reread(delivery.statement_id)))

@@ -6,10 +6,12 @@ import csv
 import json
 import sys
 from pathlib import Path
+from typing import cast
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import with_appcontext
+from werkzeug.local import LocalProxy
 
 from app.extensions import db
 from publishing import checkpoints, ledger
@@ -23,7 +25,8 @@ def worker_command(burst: bool) -> None:
     """RQ worker on urgent, high, normal, low (in that order), with the scheduler and the sweeper."""
     from publishing.worker import run_worker
 
-    run_worker(current_app._get_current_object(), burst=burst)
+    # Flask types `current_app` as the app it stands for; it is the proxy, which hands over the app itself
+    run_worker(cast(LocalProxy[Flask], current_app)._get_current_object(), burst=burst)
 
 
 @click.group("ledger")
@@ -92,7 +95,7 @@ def ledger_keygen(rotate: bool) -> None:
     private = checkpoints.generate(path)
     checkpoints.publish_key(folder, private.public_key())
     click.echo(f"{path} key {checkpoints.key_id(private.public_key())}")
-    click.echo(checkpoints.public_key_info()["pem"].strip())  # type: ignore[index]
+    click.echo(checkpoints.public_pem(private.public_key()).strip())
     if ledger.head()["seq"]:
         made = ledger.checkpoint_head()
         if made is not None:

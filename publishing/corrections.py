@@ -28,7 +28,7 @@ def original_of(st: Statement) -> dict[str, Any] | None:
     original = st.corrects
     if original is None:
         return None
-    rel = original.release
+    rel = original.release  # type: ignore[attr-defined]  # the backref publishing.models adds to review's Statement
     rev = rel.revision if rel is not None else original.current_revision
     deliveries = list(rel.deliveries) if rel is not None else []
     base = current_app.config["PUBLIC_BASE_URL"]

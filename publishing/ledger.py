@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -68,9 +69,9 @@ def checkpoint_head() -> Checkpoint | None:
     existing = db.session.get(LedgerCheckpoint, (seq, checkpoints.key_id(private.public_key())))
     if existing is not None:
         db.session.rollback()
-        made = Checkpoint(existing.seq, existing.hash, existing.at, existing.key_id, existing.signature)
-        checkpoints.copy_out(checkpoints.directory(), made, private.public_key())
-        return made
+        signed = Checkpoint(existing.seq, existing.hash, existing.at, existing.key_id, existing.signature)
+        checkpoints.copy_out(checkpoints.directory(), signed, private.public_key())
+        return signed
     made = checkpoints.record(seq, hash_)
     db.session.commit()
     return made
@@ -258,7 +259,7 @@ def _held(connection: Connection, result: Verification, anchors: Sequence[Checkp
         candidates.append((top, lambda: anchors))
     copied = checkpoints.read_latest(folder)
     for kept in ([copied] if copied else []) + checkpoints.read_pinned(folder):
-        candidates.append((kept, lambda kept=kept: checkpoints.read_log(folder, until=kept)))
+        candidates.append((kept, partial(checkpoints.read_log, folder, until=kept)))
     stored = checkpoints.latest_stored(connection)
     if stored is not None:
         candidates.append((stored, lambda: _stored_history(connection)))

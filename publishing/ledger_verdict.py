@@ -56,7 +56,7 @@ class Verdict:
                            "reason": r.reason, "checkpoint": r.checkpoint.json() if r.checkpoint else None})
 
     @classmethod
-    def parse(cls, raw: bytes) -> Verdict:
+    def parse(cls, raw: bytes | str) -> Verdict:
         data: dict[str, Any] = json.loads(raw)
         checkpoint = Checkpoint.from_json(data["checkpoint"]) if data["checkpoint"] else None
         result = ledger.Verification(data["ok"], data["entries"], data["head"], data["first_bad_seq"],

@@ -11,7 +11,7 @@ from sqlalchemy import JSON, ColumnElement, ForeignKey, Index, String, Text, Uni
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model, db
 from app.models import User
 from app.timeutil import UTCDateTime, utcnow
 from review.models import Revision, Statement
@@ -40,7 +40,7 @@ class LedgerKind(enum.StrEnum):
     READBACK_MISMATCH = "readback_mismatch"
 
 
-class Release(db.Model):
+class Release(Model):
     """The licence to publish: exactly the approved revision, at one go-live time."""
 
     __tablename__ = "releases"
@@ -77,7 +77,7 @@ class Release(db.Model):
         return and_(cls.retracted_at.is_not(None), cls.retracted_at < cls.go_live_at)
 
 
-class Delivery(db.Model):
+class Delivery(Model):
     """One statement × one channel: the outbox row a worker claims, sends and settles."""
 
     __tablename__ = "deliveries"
@@ -123,7 +123,7 @@ class Delivery(db.Model):
         return max(self.due_at, self.next_attempt_at or self.due_at)
 
 
-class LedgerEntry(db.Model):
+class LedgerEntry(Model):
     """One line of the permanent record; hash-chained to the one before (interface §3 Ledger)."""
 
     __tablename__ = "ledger_entries"
@@ -155,7 +155,7 @@ class LedgerEntry(db.Model):
         }
 
 
-class LedgerCheckpoint(db.Model):
+class LedgerCheckpoint(Model):
     """The head at one seq, signed with the checkpoint key (kept outside the database) — docs/ledger.md.
 
     A copy of every row also goes to `LEDGER_CHECKPOINT_DIR`, so that rewriting or truncating the chain and
@@ -171,7 +171,7 @@ class LedgerCheckpoint(db.Model):
     signature: Mapped[str] = mapped_column(String(128))
 
 
-class LedgerHead(db.Model):
+class LedgerHead(Model):
     """A single row locked by every append, so concurrent writers cannot fork the chain."""
 
     __tablename__ = "ledger_head"

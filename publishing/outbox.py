@@ -14,11 +14,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import joinedload
+from werkzeug.local import LocalProxy
 
 from app.door import Conflict, transition, transition_where
 from app.extensions import db
@@ -65,7 +66,7 @@ def claim(delivery_id: int, key: str | None = None) -> str | None:
     attempts, and once they are gone the delivery fails (with a ledger entry) instead of looping forever.
     With `key`, only the row carrying that delivery key (a job from another database's Redis is ignored).
     """
-    taken = take(delivery_id, key)
+    taken: Taken[None] | None = take(delivery_id, key)  # nothing to prepare: a bare claim
     return taken.token if taken is not None else None
 
 
@@ -227,7 +228,8 @@ def heartbeat(delivery_id: int, token: str) -> Iterator[threading.Event]:
     the claim holds; once it does not (retracted, taken over), the event it yields is set and it stops.
     A worker killed mid-send stops beating with it, and its lease runs out as before.
     """
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    # Flask types `current_app` as the app it stands for; it is the proxy, which hands over the app itself
+    app = cast(LocalProxy[Flask], current_app)._get_current_object()
     period = max(0.2, lease().total_seconds() / 3)
     stop, lost = threading.Event(), threading.Event()
 

@@ -209,10 +209,10 @@ def read_portal(d: Delivery) -> str:
     url = d.url or f"{base}/releases/{d.statement_id}"
     if url.startswith(base + "/"):
         with current_app.test_client() as client:
-            resp = client.get(url[len(base):])
-        if resp.status_code != 200:
-            raise Unavailable(f"门户页面返回 {resp.status_code}")
-        return resp.get_data(as_text=True)
+            own = client.get(url[len(base):])
+        if own.status_code != 200:
+            raise Unavailable(f"门户页面返回 {own.status_code}")
+        return own.get_data(as_text=True)
     try:
         resp = requests.get(url, timeout=FETCH_TIMEOUT, stream=True, allow_redirects=True)
         if resp.status_code >= 500 or resp.status_code in (404, 429):

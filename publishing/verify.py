@@ -35,9 +35,9 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, event, select
 from sqlalchemy import func as sql_func
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, scoped_session
 
-from app.extensions import db
+from app.extensions import Model, db
 from app.timeutil import iso
 from publishing.models import LedgerEntry, LedgerKind, Release
 from review import renderings
@@ -50,7 +50,7 @@ EXCERPT_MIN = 20  # normalized characters a quote needs (interface §20)
 CONTEXT = 10  # characters of context on each side of a difference (interface §20)
 
 
-class VerifyText(db.Model):
+class VerifyText(Model):
     """A published statement's body in its reader's form: what a pasted text is compared with."""
 
     __tablename__ = "verify_texts"
@@ -61,7 +61,7 @@ class VerifyText(db.Model):
     normalized: Mapped[str] = mapped_column(Text)
 
 
-class VerifyShingle(db.Model):
+class VerifyShingle(Model):
     """The inverted index: a sampled shingle → the statements whose normalized body has it."""
 
     __tablename__ = "verify_shingles"
@@ -185,7 +185,7 @@ def shingles(normalized: str, *, keep_all: bool = False) -> set[int]:
     return every if keep_all or len(sampled) < MIN_SAMPLED else sampled
 
 
-def index_statement(session: Session, statement_id: int, revision_hash: str, body: str) -> None:
+def index_statement(session: Session | scoped_session[Any], statement_id: int, revision_hash: str, body: str) -> None:
     """Add one published statement to the index, in the caller's transaction.
 
     From the stored portal rendering, the one its page shows: a body rendered by an older renderer version keeps

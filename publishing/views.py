@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape, quoteattr
 
+import werkzeug
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -207,7 +208,7 @@ def _seq(name: str, lo: int) -> int | None:
 
 
 @bp.get("/record")
-def record() -> str | Response:
+def record() -> str | werkzeug.Response:
     """The public ledger, newest first: every statement ever made, retractions and failures included.
 
     Paged by key (`?before=<seq>` older, `?after=<seq>` newer), so the millionth entry costs what the first does;
@@ -265,7 +266,7 @@ def desk() -> str:
 
 @bp.post("/desk/deliveries/<int:statement_id>/<channel>/retry")
 @login_required
-def desk_retry(statement_id: int, channel: str) -> Response:
+def desk_retry(statement_id: int, channel: str) -> werkzeug.Response:
     try:
         services.retry_delivery(current_user._get_current_object(), statement_id, channel)
         flash(_("已重新排队发送"))
@@ -281,7 +282,7 @@ def statement_live(statement_id: int) -> Response:
     """The statement page's publishing block, re-rendered: the page patches it in place (no reload, so a
     form being typed in is never touched)."""
     st = review_services.get_statement(current_user._get_current_object(), statement_id)
-    rel = st.release
+    rel = st.release  # type: ignore[attr-defined]  # the backref publishing.models adds to review's Statement
     if rel is None:
         abort(404)
     in_flight = st.status in ("approved", "scheduled", "publishing") or any(
@@ -294,7 +295,7 @@ def statement_live(statement_id: int) -> Response:
 
 @bp.post("/statements/<int:statement_id>/retract")
 @login_required
-def retract_form(statement_id: int) -> Response:
+def retract_form(statement_id: int) -> werkzeug.Response:
     page = url_for("review.statement", statement_id=statement_id)
     try:
         if request.form.get("confirm_retract") != "yes":
@@ -310,7 +311,7 @@ def retract_form(statement_id: int) -> Response:
 
 @bp.post("/statements/<int:statement_id>/cancel")
 @login_required
-def cancel_form(statement_id: int) -> Response:
+def cancel_form(statement_id: int) -> werkzeug.Response:
     """取消发布 from the statement page or the desk; back to where the button was."""
     page = url_for("review.statement", statement_id=statement_id)
     back_to = url_for("publishing.desk") if request.form.get("from") == "desk" else page
@@ -328,7 +329,7 @@ def cancel_form(statement_id: int) -> Response:
 
 @bp.post("/statements/<int:statement_id>/correct")
 @login_required
-def correct_form(statement_id: int) -> Response:
+def correct_form(statement_id: int) -> werkzeug.Response:
     try:
         fix = review_services.correct(current_user._get_current_object(), statement_id)
     except HuiyingError as error:

@@ -42,7 +42,8 @@ class ReleaseWorker(SimpleWorker):
         worker stops, so a stopping worker (a deploy, a burst run) could hang for a minute."""
         self.pubsub = self.connection.pubsub()
         self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
-        self.pubsub_thread = self.pubsub.run_in_thread(
+        # RQ sets the attribute to None unannotated, so mypy takes None for its type; RQ's own subscribe assigns this
+        self.pubsub_thread = self.pubsub.run_in_thread(  # type: ignore[assignment]
             sleep_time=1, daemon=True, exception_handler=self._pubsub_exception_handler)
 
     def execute_job(self, job: Job, queue: Queue) -> None:

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models import User
 from app.timeutil import UTCDateTime, utcnow
 from cases.models import Case
@@ -24,7 +24,7 @@ class ReportMethod(enum.StrEnum):
     OTHER = "other"
 
 
-class UpwardReport(db.Model):
+class UpwardReport(Model):
     """归口报送: a case, or a period's bulletin, reported to a higher body — to whom, when, how, what file."""
 
     __tablename__ = "upward_reports"
@@ -56,7 +56,7 @@ class FileKind(enum.StrEnum):
     WEEKLY_BULLETIN = "weekly_bulletin"
 
 
-class ReportFile(db.Model):
+class ReportFile(Model):
     """A document the worker made on schedule (the morning's 日志, Monday's 通报), kept for download."""
 
     __tablename__ = "report_files"

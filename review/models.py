@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models import Unit, User
 from app.timeutil import UTCDateTime, utcnow
 
@@ -81,7 +81,7 @@ class ConfirmMethod(enum.StrEnum):
     OTHER = "other"
 
 
-class Statement(db.Model):
+class Statement(Model):
     """A public response of one unit; its text lives in revisions, its state here."""
 
     __tablename__ = "statements"
@@ -151,7 +151,7 @@ class Statement(db.Model):
         return [c for c in self.confirmations if c.revision_id == rev and c.round == self.review_round]
 
 
-class Revision(db.Model):
+class Revision(Model):
     """One immutable text of a statement; `hash` binds every decision to exactly this text."""
 
     __tablename__ = "revisions"
@@ -181,7 +181,7 @@ class Revision(db.Model):
         return revision_hash(self.title, self.digest, self.body) == self.hash
 
 
-class Decision(db.Model):
+class Decision(Model):
     """An expert's or leader's verdict on one revision hash."""
 
     __tablename__ = "decisions"
@@ -204,7 +204,7 @@ class Decision(db.Model):
     on_behalf_of: Mapped[User | None] = relationship(foreign_keys=[on_behalf_of_id])
 
 
-class Confirmation(db.Model):
+class Confirmation(Model):
     """Another body's confirmation of one revision (拟发布信息涉及其他行政机关的，应沟通确认)."""
 
     __tablename__ = "confirmations"
@@ -227,7 +227,7 @@ class Confirmation(db.Model):
     evidence: Mapped[Evidence | None] = relationship()
 
 
-class Comment(db.Model):
+class Comment(Model):
     """A reviewer's remark on one revision that is not a decision: it counts for nothing in the workflow.
 
     Kept when someone's decision arrived after the stage had moved on (another expert was quicker), so
@@ -248,7 +248,7 @@ class Comment(db.Model):
     author: Mapped[User] = relationship()
 
 
-class Image(db.Model):
+class Image(Model):
     """An uploaded image, named by the sha256 of its bytes; the only images a body may show."""
 
     __tablename__ = "images"
@@ -267,7 +267,7 @@ class Image(db.Model):
         return f"/media/{self.sha256}.{self.ext}"
 
 
-class Evidence(db.Model):
+class Evidence(Model):
     """A document recording another body's agreement, named by the sha256 of its bytes (kept like media,
     but shown only to those who may see a statement it confirms)."""
 
@@ -283,7 +283,7 @@ class Evidence(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class Delegation(db.Model):
+class Delegation(Model):
     """代理: an expert or leader who is away names a stand-in of their unit for a period.
 
     The stand-in sees and does that role's work in their own name, recorded as on behalf of the principal;

@@ -47,7 +47,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.errors import Invalid
-from app.extensions import SQLITE_BUSY_MS, SQLITE_WRITER, db
+from app.extensions import SQLITE_BUSY_MS, SQLITE_WRITER, Model, db
 from app.timeutil import UTCDateTime, utcnow
 from app.tx import in_write
 from review import render
@@ -59,7 +59,7 @@ DEFAULT_BUDGET_SECONDS = 5.0
 MEMORY_ENTRIES = 512
 
 
-class Rendering(db.Model):
+class Rendering(Model):
     """One channel's HTML of one body, by one version of its renderer. Rows are never changed."""
 
     __tablename__ = "renderings"

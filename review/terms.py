@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app import audit
 from app.errors import Invalid
-from app.extensions import db
+from app.extensions import Model, db
 from app.models import Role, User
 from app.timeutil import UTCDateTime, utcnow
 from app.tx import begin_write
@@ -36,7 +36,7 @@ class Kind(enum.StrEnum):
     AGENCIES = "agencies"
 
 
-class Terms(db.Model):
+class Terms(Model):
     """One admin-maintained list; `items` are strings, or `{name, title}` for leaders."""
 
     __tablename__ = "term_lists"

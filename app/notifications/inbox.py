@@ -6,11 +6,11 @@ import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -106,13 +106,14 @@ def settle(keys: Iterable[str]) -> int:
     wanted = list(dict.fromkeys(keys))
     if not wanted:
         return 0
-    result = db.session.execute(
+    # an UPDATE's result is a CursorResult, which counts rows; Session.execute is typed for any statement
+    result = cast(CursorResult[Any], db.session.execute(
         update(Notification)
         .where(Notification.key.in_(wanted), Notification.read_at.is_(None))  # the (key, recipient) index
         .values(read_at=utcnow())
         .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    ))
+    return int(result.rowcount or 0)
 
 
 def _send_soon() -> None:
@@ -171,11 +172,11 @@ def mark_read(user: User, notification_id: int) -> Notification:
 
 def mark_all_read(user: User) -> int:
     """Mark every unread notification of the person read; how many were."""
-    result = db.session.execute(
+    result = cast(CursorResult[Any], db.session.execute(  # (a CursorResult, as in `settle`)
         update(Notification)
         .where(Notification.recipient_id == user.id, Notification.read_at.is_(None))
         .values(read_at=utcnow())
         .execution_options(synchronize_session=False)
-    )
+    ))
     db.session.commit()
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(result.rowcount or 0)

@@ -10,13 +10,13 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models import User
 from app.notifications.texts import shown
 from app.timeutil import UTCDateTime, utcnow
 
 
-class Notification(db.Model):
+class Notification(Model):
     """One message in one person's inbox; `key` names its subject and threshold (interface §9).
 
     UNIQUE(key, recipient) makes "exactly once" a fact of the database: however many workers race,
@@ -70,7 +70,7 @@ class SendState(enum.StrEnum):
     FAILED = "failed"
 
 
-class NotificationSend(db.Model):
+class NotificationSend(Model):
     """An outgoing copy of a notification: the row, not a queued job, is the truth (a Redis flush loses nothing).
 
     A sender claims it by moving `next_attempt_at` forward as a lease; a failure schedules the next attempt

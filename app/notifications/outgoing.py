@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 import requests
 from flask import current_app
 from rq import Queue
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from app.door import transition_where
 from app.extensions import db, get_redis
@@ -83,7 +83,7 @@ def enqueue_drain(at: datetime | None = None) -> None:
         queue().enqueue(DRAIN_FUNC, **options)
 
 
-def _due(now: datetime) -> object:
+def _due(now: datetime) -> ColumnElement[bool]:
     return (NotificationSend.state == SendState.PENDING.value) & (NotificationSend.next_attempt_at <= now)
 
 
