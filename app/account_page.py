@@ -78,8 +78,16 @@ def page() -> Response | tuple[str, int]:
     return redirect(url_for(".page"))
 
 
+def _is_asset(endpoint: str | None) -> bool:
+    """Styles, scripts and the icon: fetched beside every page, they must not load the person (Flask-Login would
+    mark the session not fresh and send it back, overwriting the cookie the page itself just set: its CSRF token)."""
+    return endpoint is not None and (endpoint in ("static", "pages.favicon") or endpoint.endswith(".static"))
+
+
 def _must_change_password() -> Response | None:
     """A person whose password an admin reset sees only the account page until they choose a new one."""
+    if _is_asset(request.endpoint):
+        return None
     if (current_user.is_authenticated and current_user.must_change_password
             and request.endpoint not in _WHILE_RESET and not request.path.startswith("/api/")):
         flash(_("管理员要求您先修改密码"), "warning")
