@@ -91,6 +91,7 @@ def test_a_true_quote_is_an_excerpt(app: Flask, office: Office) -> None:
     html = client.post("/verify", data={"text": "试验田位于郑州市;测产结果已报送省农业农村厅。",
                                         "csrf_token": _csrf(client)}).get_data(as_text=True)
     assert "verdict-excerpt" in html and "摘录" in html
+    assert f"记录第 {st_['ledger_seq']} 号" in html  # ledger seqs are 记录第 N 号 everywhere (issue 27.13)
     # a quote with one word changed is not a quote
     assert verify(app, "2026年度共完成示范推广面积3.5万亩、带动农户2200户。").get_json()["verdict"] != "excerpt"
 
