@@ -25,7 +25,8 @@ from werkzeug.wrappers import Response
 from app.errors import RateLimited
 
 #: What every public check that costs the server work allows per address (interface §10, §13).
-PUBLIC_CHECKS = "30 per minute"
+PER_MINUTE = 30
+PUBLIC_CHECKS = f"{PER_MINUTE} per minute"
 
 
 #: A view function: a decorator hands back the very function it was given, its type kept for `route`.

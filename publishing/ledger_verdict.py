@@ -30,8 +30,6 @@ log = logging.getLogger(__name__)
 
 KEY = "huiying:ledger:verdict"
 LOCK = "huiying:ledger:verdict:lock"
-#: calls a minute per address, as `POST /api/v1/public/verify`
-PER_MINUTE = 30
 #: the longest an old row edited in place goes unseen by the public endpoint (seconds)
 FULL_EVERY = 15 * 60
 #: a verifier that died holding the lock frees it after this long; far above a full check of a million entries
