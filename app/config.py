@@ -60,6 +60,11 @@ def from_environment(instance_path: str) -> dict[str, object]:
         "WECHAT_SANDBOX_BASE": env.get("WECHAT_SANDBOX_BASE") or None,
         "WECHAT_SANDBOX_CALLBACK_URL": env.get("WECHAT_SANDBOX_CALLBACK_URL") or None,
         "WECHAT_TIMEOUT": float(env.get("WECHAT_TIMEOUT", "10")),
+        # The account's mass-send quota (interface §14): subscription = 1 a day, service = 4 a month.
+        "WECHAT_ACCOUNT_TYPE": env.get("WECHAT_ACCOUNT_TYPE", "subscription"),
+        # Tests and demos only: mass-send periods are windows of this many seconds from the Unix epoch.
+        "WECHAT_MASS_PERIOD_SECONDS": int(env["WECHAT_MASS_PERIOD_SECONDS"]) if env.get("WECHAT_MASS_PERIOD_SECONDS")
+        else None,
         "MEDIA_ROOT": env.get("MEDIA_ROOT") or str(instance / "media"),
         # The ledger's checkpoint key (Ed25519 PEM, `huiying ledger keygen`) and where every signed checkpoint
         # is copied: both outside the database, so that its users cannot rewrite the record unseen.

@@ -93,6 +93,8 @@ class User(UserMixin, Model):
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     #: The language the person last chose on the site (`?lang=`): what is sent to them is written in it.
     locale: Mapped[str | None] = mapped_column(String(16))
+    #: The person's own WeChat ID, where previews of articles are sent (interface §14).
+    wechat_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     unit: Mapped[Unit] = relationship(foreign_keys=[unit_id])

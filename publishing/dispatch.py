@@ -48,7 +48,8 @@ def _dispatch(d: Delivery, token: str) -> Dispatch:
         remember=lambda **values: outbox.remember(delivery_id, token, values),
         reason=rel.retraction_reason,
         extra={"statement_unit_id": st.unit_id, "published_at": rel.published_at, "ledger_seq": rel.ledger_seq,
-               "corrects": corrections.original_of(st)},
+               "corrects": corrections.original_of(st), "priority": st.priority,
+               "comments_open": st.comments_open},
     )
 
 

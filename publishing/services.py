@@ -22,7 +22,7 @@ from publishing.models import Action, Delivery, DeliveryState, LedgerKind, Relea
 from publishing.schemas import CancelIn, RetractIn
 from review import lifecycle, rules
 from review.lifecycle import STATEMENT, StatementEvent
-from review.models import Statement, Status
+from review.models import Channel, Statement, Status
 from review.services import get_statement
 
 RETRACTABLE = frozenset({
@@ -47,7 +47,8 @@ def stage_release(statement: Statement, actor: User) -> Status:
     db.session.add(release)
     deliveries = [
         Delivery(release=release, statement_id=statement.id, channel=channel, action=Action.PUBLISH,
-                 state=DeliveryState.PENDING, priority=statement.priority, due_at=go_live)
+                 state=DeliveryState.PENDING, priority=statement.priority, due_at=go_live,
+                 data={"mode": statement.wechat_mode} if channel == Channel.WECHAT else {})
         for channel in statement.channels
     ]
     db.session.add_all(deliveries)

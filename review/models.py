@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Model
@@ -97,6 +98,10 @@ class Statement(Model):
     # Denormalised from `priority` so "most urgent first" is an index scan.
     priority_rank: Mapped[int] = mapped_column(default=2)
     channels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: How the WeChat channel sends it (interface §14): `publish` (发布, not pushed) or `mass_send` (群发).
+    wechat_mode: Mapped[str] = mapped_column(String(12), default="publish", server_default="publish")
+    #: Whether the WeChat article is created with comments open (interface §14).
+    comments_open: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     go_live_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     agencies: Mapped[list[str]] = mapped_column(JSON, default=list)
     case_ids: Mapped[list[int]] = mapped_column(JSON, default=list)

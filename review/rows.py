@@ -36,7 +36,8 @@ def statement_query() -> Select[Any]:
     """Statements with what their object needs from one row each; filter, order and page it as you like."""
     return (
         select(
-            Statement.id, Statement.unit_id, Statement.priority, Statement.channels, Statement.go_live_at,
+            Statement.id, Statement.unit_id, Statement.priority, Statement.channels, Statement.wechat_mode,
+            Statement.comments_open, Statement.go_live_at,
             Statement.agencies, Statement.case_ids, Statement.corrects_id, Statement.status, Statement.version,
             Statement.pending_stage, Statement.requested_reviewers,
             Revision.number, Revision.title, Revision.digest, Revision.body, Revision.hash,
@@ -132,6 +133,8 @@ def objects(rows: Sequence[Any]) -> list[dict[str, Any]]:
             "unit": r.unit_code,
             "priority": r.priority,
             "channels": list(r.channels),
+            "wechat_mode": r.wechat_mode,
+            "comments_open": r.comments_open,
             "go_live_at": iso(r.go_live_at),
             "agencies": list(r.agencies),
             "case_ids": list(r.case_ids),

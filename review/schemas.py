@@ -26,6 +26,9 @@ Markdown = Annotated[str, Field(min_length=1, max_length=BODY_MAX,
 Agency = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=AGENCY_MAX)]
 
 
+WechatMode = Literal["publish", "mass_send"]
+
+
 class StatementFields(Body):
     """`PUT /statements/{id}`: any of the fields of `POST /statements`; a new revision."""
 
@@ -36,6 +39,10 @@ class StatementFields(Body):
     priority: Annotated[Priority, Msg(lambda: _("应为 urgent、high、normal 或 low"))] = None  # type: ignore
     channels: Annotated[list[Channel], Field(min_length=1),
                         Msg(lambda: _("应为 [\"portal\", \"wechat\"] 的非空子集"))] = None  # type: ignore
+    wechat_mode: Annotated[WechatMode, Msg(lambda: _("应为 publish（发布）或 mass_send（群发）")),
+                           Field(description="publish: not pushed to followers; mass_send: pushed, within the "
+                                             "account's quota (interface §14)")] = None  # type: ignore
+    comments_open: Annotated[bool, Msg(lambda: _("应为 true 或 false"))] = None  # type: ignore[assignment]
     go_live_at: Annotated[Moment | None, Field(description="null: as soon as approved")] = None
     agencies: Annotated[list[Agency], Field(max_length=AGENCIES_MAX),
                         Msg(lambda: _("应为机构名称列表（每项 1–128 个字符）"),
@@ -214,6 +221,14 @@ class DeliveryOut(Out):
     last_error: str | None
     published_at: datetime | None
     readback: Readback | None = None
+    mode: Literal["publish", "mass_send"] = Field("publish", description=(
+        "how it went out on WeChat: publish (发布, not pushed) or mass_send (群发, pushed to followers)"))
+    msg_id: str | None = None
+    msg_data_id: str | None = None
+    article_idx: int | None = Field(None, description="1-based position in its mass send")
+    sent_count: int | None = None
+    total_count: int | None = None
+    waiting_for_quota: bool = Field(False, description="a mass send waiting for the next period's slot")
 
 
 class StatementOut(Out):
@@ -229,6 +244,8 @@ class StatementOut(Out):
     unit: str
     priority: Priority
     channels: list[Channel]
+    wechat_mode: WechatMode
+    comments_open: bool
     go_live_at: datetime | None
     agencies: list[str]
     case_ids: list[int]

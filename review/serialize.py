@@ -63,6 +63,8 @@ def statement_json(st: Statement) -> dict[str, Any]:
         "unit": st.unit.code,
         "priority": st.priority,
         "channels": list(st.channels),
+        "wechat_mode": st.wechat_mode,
+        "comments_open": st.comments_open,
         "go_live_at": iso(st.go_live_at),
         "agencies": list(st.agencies),
         "case_ids": list(st.case_ids),

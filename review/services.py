@@ -26,6 +26,7 @@ from review.models import (
     CORRECTABLE,
     EDITABLE,
     SUBMITTABLE,
+    Channel,
     Comment,
     Confirmation,
     Decision,
@@ -39,6 +40,7 @@ from review.models import (
 )
 from review.schemas import CommentIn, SubmitIn
 from review.validation import (
+    check_wechat_mode,
     check_wechat_title,
     confirmation_input,
     review_input,
@@ -126,6 +128,8 @@ def create(actor: User, data: Mapping[str, Any]) -> Statement:
     channels = values.channels or available_channels()  # without WeChat configured: ["portal"] (interface §13)
     assert values.title is not None and values.body is not None
     check_wechat_title(values.title, channels)
+    wechat_mode = values.wechat_mode or "publish"
+    check_wechat_mode(wechat_mode, channels)
     priority = values.priority or Priority.NORMAL
     st = Statement(
         unit_id=actor.unit_id,
@@ -133,6 +137,8 @@ def create(actor: User, data: Mapping[str, Any]) -> Statement:
         priority=priority.value,
         priority_rank=priority.rank,
         channels=channels,
+        wechat_mode=wechat_mode,
+        comments_open=values.comments_open if values.comments_open is not None else True,
         go_live_at=values.go_live_at,
         agencies=values.agencies or [],
         case_ids=values.case_ids or [],
@@ -162,6 +168,7 @@ def correct(actor: User, statement_id: int) -> Statement:
         unit_id=original.unit_id, author_id=actor.id, priority=original.priority,
         priority_rank=original.priority_rank,
         channels=[c for c in original.channels if c in available_channels()] or available_channels(),
+        comments_open=original.comments_open,
         agencies=list(original.agencies),
         case_ids=list(original.case_ids), corrects_id=original.id, status=Status.DRAFT.value,
     )
@@ -196,6 +203,13 @@ def edit(actor: User, statement_id: int, data: Mapping[str, Any]) -> Statement:
     body = values.body if values.body is not None else rev.body
     channels = values.channels or st.channels
     check_wechat_title(title, channels)
+    wechat_mode = values.wechat_mode or st.wechat_mode
+    if wechat_mode == "mass_send" and Channel.WECHAT not in channels and values.wechat_mode is None:
+        wechat_mode = "publish"  # WeChat deselected: there is nothing to mass-send
+    check_wechat_mode(wechat_mode, channels)
+    st.wechat_mode = wechat_mode
+    if values.comments_open is not None:
+        st.comments_open = values.comments_open
     if values.priority is not None:
         st.priority, st.priority_rank = values.priority.value, values.priority.rank
     st.channels = channels

@@ -42,6 +42,8 @@ class StatementInput:
     unit: Unit | None = None
     priority: Priority | None = None
     channels: list[str] | None = None
+    wechat_mode: str | None = None
+    comments_open: bool | None = None
     go_live_at: datetime | None = None
     go_live_given: bool = False
     agencies: list[str] | None = None
@@ -89,6 +91,7 @@ def statement_input(data: Any, *, creating: bool) -> StatementInput:
         problem = unavailable_problem(out.channels)  # WeChat needs WECHAT_APP_ID or the sandbox (§13)
         if problem:
             errors.add("channels", problem)
+    out.wechat_mode, out.comments_open = values.wechat_mode, values.comments_open
     if "go_live_at" in out.given:
         out.go_live_given = True
         out.go_live_at = values.go_live_at
@@ -99,6 +102,13 @@ def statement_input(data: Any, *, creating: bool) -> StatementInput:
         out.case_ids = list(dict.fromkeys(values.case_ids))
     errors.raise_if_any()
     return out
+
+
+def check_wechat_mode(mode: str, channels: list[str]) -> None:
+    """A mass send (群发) needs the WeChat channel, on an account that has one (interface §14)."""
+    if mode == "mass_send" and (Channel.WECHAT not in channels or unavailable_problem([Channel.WECHAT])):
+        raise Invalid(_("群发需要微信渠道：请先选择微信渠道（且本系统已配置公众号）"),
+                      fields={"wechat_mode": _("未选择微信渠道或未配置公众号，不能群发")})
 
 
 def check_wechat_title(title: str, channels: list[str], errors_field: str = "title") -> None:

@@ -16,6 +16,15 @@ def init_app(app: Flask) -> None:
     from wechat.render import RENDERER_VERSION, article
 
     channels.register(WechatChannel())
+    from app import periodic
+    from wechat import api, models, quota  # noqa: F401 (models: the mass-send tables join the metadata)
+
+    if app.config.get("WECHAT_ACCOUNT_TYPE") not in quota.ACCOUNT_LIMITS:
+        raise ValueError(f"WECHAT_ACCOUNT_TYPE must be subscription or service, not "
+                         f"{app.config.get('WECHAT_ACCOUNT_TYPE')!r}")
+    app.register_blueprint(api.bp)
+    # statements waiting for the mass-send quota go out within 60 s of a new period (interface §14)
+    periodic.register(app, "mass send", quota.open_period)
     from review import checks
     from wechat.checks import wechat_limits
 

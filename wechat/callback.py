@@ -25,7 +25,7 @@ from app import params
 from app.config import SANDBOX_WECHAT_TOKEN, wechat_available
 from app.extensions import get_redis
 from publishing import outbox
-from wechat import client
+from wechat import client, quota
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,39 @@ def parse_publish_event(message: dict[str, Any]) -> PublishJobFinish | None:
     if not publish_id or status is None or not str(status).lstrip("-").isdigit():
         return None
     return PublishJobFinish(str(publish_id), int(status), info.get("article_id") or None)
+
+
+@dataclass(frozen=True)
+class MassSendJobFinish:
+    """The MASSSENDJOBFINISH event: a mass send's outcome, counts and its articles' URLs (interface §14)."""
+
+    msg_id: str
+    status: str
+    total_count: int | None
+    sent_count: int | None
+    urls: dict[str, str]
+
+
+def _count(value: Any) -> int | None:
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() else None
+
+
+def parse_mass_event(message: dict[str, Any]) -> MassSendJobFinish | None:
+    """The mass-send event in a parsed push, or None when the push is something else."""
+    if message.get("MsgType") != "event" or message.get("Event") != "MASSSENDJOBFINISH":
+        return None
+    msg_id = str(message.get("MsgID") or message.get("MsgId") or "").strip()
+    if not msg_id.isdigit():
+        return None
+    urls: dict[str, str] = {}
+    result = message.get("ArticleUrlResult") or {}
+    items = ((result.get("ResultList") or {}) if isinstance(result, dict) else {}).get("item") or []
+    for item in items if isinstance(items, list) else [items]:
+        if isinstance(item, dict) and _count(item.get("ArticleIdx")) and item.get("ArticleUrl"):
+            urls[str(_count(item.get("ArticleIdx")))] = str(item["ArticleUrl"])[:512]
+    return MassSendJobFinish(msg_id, str(message.get("Status") or "")[:64], _count(message.get("TotalCount")),
+                             _count(message.get("SentCount")), urls)
 
 
 def _token() -> str:
@@ -136,6 +169,16 @@ def _wake_waiting(event: PublishJobFinish) -> bool:
     return False
 
 
+def _record_mass(event: MassSendJobFinish) -> None:
+    """Counts and URLs onto the mass send; every member's delivery is woken to settle from them."""
+    first = event.urls.get("1")
+    found = quota.record(event.msg_id, status=event.status, sent_count=event.sent_count,
+                         total_count=event.total_count, urls=event.urls,
+                         msg_data_id=quota.mid_of(first) if first else None)
+    log.info("MASSSENDJOBFINISH %s %s: %s", event.msg_id, event.status,
+             f"mass send {found}" if found else "no mass send of ours")
+
+
 @bp.get("/wechat/callback")
 def verify() -> Response:
     """The platform's URL check: echo `echostr` when the signature holds."""
@@ -148,6 +191,15 @@ def receive() -> Response:
     """One push: act on PUBLISHJOBFINISH once, answer "success" to everything."""
     message = _message()
     event = parse_publish_event(message)
+    mass_event = parse_mass_event(message)
+    if mass_event is not None:
+        if _first_time(f"mass:{mass_event.msg_id}:{mass_event.status}"):
+            try:
+                _record_mass(mass_event)
+            except Exception:
+                get_redis().delete(f"huiying:wechat:seen:mass:{mass_event.msg_id}:{mass_event.status}")
+                raise
+        return Response("success", mimetype="text/plain")
     if event is not None:
         key = f"publish:{event.publish_id}:{event.publish_status}"
     else:

@@ -24,7 +24,7 @@ from flask_babel import force_locale, gettext
 from app.timeutil import utcnow
 from publishing.channels import Dispatch, PermanentError, Published, TransientError, Wait
 from review.render import MEDIA_SRC
-from wechat import client, images
+from wechat import client, images, mass
 from wechat.client import WechatClient, WechatPermanent
 from wechat.cover import cover_sha256
 from wechat.render import ContentLimitError, article, check_limits, with_correction_notice
@@ -50,6 +50,8 @@ RECONCILE_PAGES = 5
 AUTHOR_MAX_CHARS = 8
 #: Stands in for an uploaded image's URL when the limits are checked before any upload;
 #: as long as the mmbiz.qpic.cn URLs WeChat returns.
+#: `Dispatch.data["mode"]` of a statement that asked for a mass send (interface §14).
+MASS_SEND = "mass_send"
 PLACEHOLDER_IMAGE_URL = "https://mmbiz.qpic.cn/sz_mmbiz_jpg/" + "x" * 100 + "/0?wx_fmt=jpeg&from=appmsg"
 
 
@@ -103,6 +105,13 @@ class WechatChannel:
             raise PermanentError(error.reason) from error
 
     def _draft(self, api: WechatClient, job: Dispatch) -> None:
+        uploaded, item = self.news_item(api, job)
+        answer = api.draft.add([item])
+        # the draft's id the moment it is returned: with it, no later attempt makes a second draft
+        _remember(job, image_urls=uploaded, thumb_media_id=item["thumb_media_id"], media_id=answer["media_id"])
+
+    def news_item(self, api: WechatClient, job: Dispatch) -> tuple[dict[str, str], dict[str, Any]]:
+        """The article as WeChat takes it (draft/add's news item), with its images and cover uploaded."""
         # Limits first, with a stand-in for each image URL: a statement that cannot go
         # out costs no upload, no draft and no quota.
         corrects = job.extra.get("corrects")
@@ -117,23 +126,31 @@ class WechatChannel:
         html = with_correction_notice(article(job.body, image_url=uploaded.__getitem__).html, corrects)
         self._check(job, html)
         thumb_media_id = images.cover_media_id(api, cover_sha256(estimate.images, job.unit_cover))
-        answer = api.draft.add([{
+        # comments are open unless the statement says otherwise (interface §14)
+        comments = 0 if job.extra.get("comments_open") is False else 1
+        return uploaded, {
             "title": job.title,
             "author": author_field(job.speaker, job.unit_name),
             "digest": job.digest,
             "content": html,
             "content_source_url": job.portal_url,
             "thumb_media_id": thumb_media_id,
-        }])
-        # the draft's id the moment it is returned: with it, no later attempt makes a second draft
-        _remember(job, image_urls=uploaded, thumb_media_id=thumb_media_id, media_id=answer["media_id"])
+            "need_open_comment": comments,
+            "only_fans_can_comment": 0,
+        }
 
     # --- publish -------------------------------------------------------------------------
 
     def publish(self, job: Dispatch) -> Published | Wait:
-        """Submit the draft once, then learn the outcome; see the module docstring for the order."""
+        """Submit the draft once, then learn the outcome; see the module docstring for the order. A
+        `mass_send` statement goes through the quota first (wechat/mass.py): it is pushed, waits for the
+        next period, or, too urgent to wait, comes back here as a free publication."""
         with _record_locale():
             api = client.from_app()
+            if job.data.get("mode") == MASS_SEND:
+                sent = mass.publish(self, api, job)
+                if sent is not None:
+                    return sent
             if job.data.get("publish_id"):
                 return self._poll(api, job)
             if not job.data.get("media_id"):  # a retry after a failed publish starts from a new draft
@@ -220,9 +237,12 @@ class WechatChannel:
     # --- retract -------------------------------------------------------------------------
 
     def retract(self, job: Dispatch) -> None:
-        """Delete the published article, or the draft if it never went out; gone already is fine."""
+        """Delete the published article, or the draft if it never went out; gone already is fine. A mass-sent
+        statement deletes only its own article of the mass send (wechat/mass.py)."""
         with _record_locale():
             api = client.from_app()
+            if job.data.get("mode") == MASS_SEND and mass.retract(api, job):
+                return
             article_id = job.data.get("article_id") or self._article_of(api, job)
             if article_id:
                 try:

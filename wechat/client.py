@@ -61,6 +61,8 @@ MEANINGS: dict[int, str] = {
     45008: "图文消息的文章数超过限制",
     45009: "接口调用超过每日限额",
     45011: "接口调用太频繁，请稍后再试",
+    45028: "没有群发配额（本期群发次数已用完）",
+    45065: "相同 clientmsgid 的群发已提交过",
     47001: "数据格式错误",
     48001: "公众号未获得该接口权限",
     53502: "发布任务 ID（publish_id）无效",
@@ -81,11 +83,13 @@ class WechatTransient(TransientError):
 
 
 class WechatPermanent(PermanentError):
-    """A call the platform refused for good; channels look at `errcode` (40007, 53600 …)."""
+    """A call the platform refused for good; channels look at `errcode` (40007, 53600 …) and, where the
+    refusal carries data (45065 hands back the earlier msg_id), at `answer`, the decoded body."""
 
-    def __init__(self, reason: str, errcode: int | None = None) -> None:
+    def __init__(self, reason: str, errcode: int | None = None, answer: dict[str, Any] | None = None) -> None:
         super().__init__(reason)
         self.errcode = errcode
+        self.answer = answer
 
 
 def api_error(errcode: int, endpoint: str) -> WechatTransient | WechatPermanent:
@@ -113,6 +117,15 @@ def network_error(error: requests.RequestException, endpoint: str, timeout: floa
                                        endpoint=endpoint))
     return WechatTransient(gettext("无法连接微信接口（%(endpoint)s）：%(error)s", endpoint=endpoint,
                                    error=type(error).__name__))
+
+
+def _answer_of(error: WeChatClientException) -> dict[str, Any] | None:
+    """The body of a refused call, when it is JSON."""
+    try:
+        answer = error.response.json() if error.response is not None else None
+    except ValueError:
+        return None
+    return answer if isinstance(answer, dict) else None
 
 
 def _endpoint(url: str) -> str:
@@ -201,7 +214,10 @@ class WechatClient(WeChatClient):
                 if error.errcode is None:
                     status = error.response.status_code if error.response is not None else 502
                     raise http_error(status, endpoint) from error
-                raise api_error(int(error.errcode), endpoint) from error
+                failure = api_error(int(error.errcode), endpoint)
+                if isinstance(failure, WechatPermanent):
+                    failure.answer = _answer_of(error)
+                raise failure from error
             except requests.RequestException as error:
                 raise network_error(error, endpoint, self.timeout) from error
             if isinstance(result, requests.Response):  # wechatpy hands back what it cannot decode
