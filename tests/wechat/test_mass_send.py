@@ -22,11 +22,11 @@ from app.extensions import db
 from app.notifications.models import Notification
 from app.timeutil import SHANGHAI, utcnow
 from publishing.models import Delivery
+from review.models import Statement
 from tests.factories import Office
 from tests.live import serving
 from tests.publishing.helpers import drain
 from wechat import quota
-from review.models import Statement
 from wechat.models import MassItem, MassPeriod, MassSend, Preview
 
 TITLE = "关于网传小麦品种问题的回应"
