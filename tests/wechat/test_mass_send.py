@@ -7,6 +7,7 @@ real one (burst mode), on both databases.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -23,13 +24,20 @@ from app.notifications.models import Notification
 from app.timeutil import SHANGHAI, utcnow
 from publishing.models import Delivery
 from review.models import Statement
-from tests.factories import Office
+from tests.factories import Office, user
 from tests.live import serving
 from tests.publishing.helpers import drain
+from tests.publishing.test_pages import login
+from tests.publishing.workers import Workers
 from wechat import quota
 from wechat.models import MassItem, MassPeriod, MassSend, Preview
 
 TITLE = "关于网传小麦品种问题的回应"
+
+
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    return {"WECHAT_SANDBOX_FAULTS": True}  # the sandbox's call log and fault switches
 
 
 @pytest.fixture
@@ -252,12 +260,6 @@ def test_a_waiting_one_switched_to_publish_goes_out_freely(app: Flask, office: O
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "wrong_state"
 
 
-def _sandbox_mass_sends(app: Flask, origin: str) -> list[dict[str, Any]]:
-    """The sandbox's own record of the mass sends it accepted (its call log counts sendall calls)."""
-    calls = app.test_client().get("/sandbox/wechat/_calls")
-    return [c for c in calls.get_json()["calls"] if c["path"].endswith("message/mass/sendall")]
-
-
 def test_a_worker_dying_after_sendall_does_not_push_twice(app: Flask, office: Office, live: str,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     real = quota.accepted
@@ -346,3 +348,54 @@ def test_previews_beyond_100_a_day_are_refused(app: Flask, office: Office, live:
         db.session.commit()
     resp = office.expert.post(f"/statements/{st['id']}/wechat-preview", {"towxname": "wang"})
     assert resp.status_code == 429 and resp.get_json()["error"]["code"] == "rate_limited"
+
+
+@pytest.fixture
+def workers(app: Flask, database_url: str, tmp_path: Any) -> Iterator[Workers]:
+    pool = Workers(database_url, tmp_path, None)
+    try:
+        yield pool
+    finally:
+        pool.stop_all()
+        print(pool.logs())
+
+
+@pytest.mark.slow
+def test_kill_9_between_sendall_and_its_commit_pushes_once(app: Flask, office: Office, live: str,
+                                                          workers: Workers) -> None:
+    """A real worker is killed while WeChat has accepted the mass send but not yet answered (the sandbox's
+    delay fault answers after the work is done); the next worker repeats the call with the same clientmsgid and
+    WeChat's 45065 settles it: one push."""
+    admin = login(app, user(app, "OFFICE", "admin").username)
+    armed = admin.post("/sandbox/wechat/_faults", json={"path": "message/mass/sendall", "mode": "delay",
+                                                        "seconds": 30})
+    assert armed.status_code == 201, armed.get_data(as_text=True)
+    env = {"WECHAT_SANDBOX_BASE": app.config["WECHAT_SANDBOX_BASE"], "HUIYING_INSTANCE": os.environ["HUIYING_INSTANCE"],
+           "WECHAT_SANDBOX_CALLBACK_URL": app.config["WECHAT_SANDBOX_CALLBACK_URL"]}
+    st = mass(office, "normal")
+    first = workers.start(env=env)
+
+    def submitted() -> bool:
+        with app.app_context():
+            return db.session.scalar(select(MassSend.state)) == "submitting" and _sendalls(admin) == 1
+
+    workers.wait("the sendall to reach WeChat", submitted, timeout=60)
+    first.kill()
+    workers.start(env=env)
+    workers.wait("the statement to be published", lambda: wechat_of(office, st["id"])["state"] == "published",
+                 timeout=90)
+    answers = [c["errcode"] for c in _calls(admin) if c["path"].endswith("message/mass/sendall")]
+    assert answers == [0, 45065]  # the repeat was recognised, not sent again
+    with app.app_context():
+        assert quota.status().used == 1
+
+
+def _calls(client: Any) -> list[dict[str, Any]]:
+    resp = client.get("/sandbox/wechat/_calls")
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    body = resp.get_json()
+    return body["calls"] if isinstance(body, dict) else body
+
+
+def _sendalls(client: Any) -> int:
+    return sum(1 for c in _calls(client) if c["path"].endswith("message/mass/sendall"))
