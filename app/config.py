@@ -46,6 +46,9 @@ def from_environment(instance_path: str) -> dict[str, object]:
         "WECHAT_SANDBOX": _bool(env.get("WECHAT_SANDBOX"), False),
         # Its fault switches and call log (for tests): off unless asked for, and then for admins only.
         "WECHAT_SANDBOX_FAULTS": _bool(env.get("WECHAT_SANDBOX_FAULTS"), False),
+        # Its mass sends wait for the admin's confirmation on a phone (群发保护), and reach this many followers.
+        "WECHAT_SANDBOX_MASS_PROTECTION": _bool(env.get("WECHAT_SANDBOX_MASS_PROTECTION"), False),
+        "WECHAT_SANDBOX_FOLLOWERS": int(env.get("WECHAT_SANDBOX_FOLLOWERS") or "1280"),
         "WECHAT_APP_SECRET": env.get("WECHAT_APP_SECRET") or None,
         # A real account must name its own token: the sandbox's well-known one would let anyone sign pushes.
         "WECHAT_TOKEN": env.get("WECHAT_TOKEN") or (None if env.get("WECHAT_APP_ID") else SANDBOX_WECHAT_TOKEN),

@@ -5,6 +5,7 @@ access token, then any armed fault, then the endpoint. Errors are HTTP 200 with
 ``{"errcode", "errmsg"}`` as on the real API, so the production client (wechatpy)
 works against the sandbox unchanged. ``/_faults`` and ``/_calls`` let tests make the
 API misbehave and see what was called (when enabled, for admins: `wechat.sandbox.access`).
+The mass-send endpoints (``message/mass/*``) register here from `wechat.sandbox.mass_api`.
 
 What the sandbox keeps is bounded: a call may bring at most ``WECHAT_SANDBOX_MAX_CALL_BYTES``
 and everything kept at most ``WECHAT_SANDBOX_MAX_BYTES``; past either the answer is errcode
@@ -36,14 +37,18 @@ ERRMSG: dict[int, str] = {
     -1: "system error",
     40001: "invalid credential, access_token is invalid or not latest",
     40002: "invalid grant_type",
+    40003: "invalid openid",
     40004: "invalid media type",
     40005: "invalid file type",
     40007: "invalid media_id",
+    40008: "invalid message type",
     40009: "invalid image size",
     40013: "invalid appid",
     40066: "invalid url",
     40097: "invalid args",
+    40114: "invalid index value",
     40125: "invalid appsecret",
+    40132: "invalid username",
     41001: "access_token missing",
     41002: "appid missing",
     41004: "appsecret missing",
@@ -62,6 +67,9 @@ ERRMSG: dict[int, str] = {
     45008: "article size out of limit",
     45009: "reach max api daily quota limit",
     45011: "api minute-quota reach limit  mustslower  retry next minute",
+    45028: "has no masssend quota",
+    45065: "clientmsgid exist",
+    45067: "clientmsgid size out of limit",
     47001: "data format error",
     48001: "api unauthorized",
     53502: "invalid publish_id",
@@ -90,15 +98,20 @@ PAGE_MAX = 20
 
 CALL_FAULT_MODES = frozenset({"errcode", "http500", "delay"})
 OUTCOME_FAULT_MODES = frozenset({"publish_status"})
+MASS_OUTCOME_FAULT_MODES = frozenset({"mass_status"})
+#: How a mass send may be made to end instead of "send success" (the MASSSENDJOBFINISH ``Status``).
+MASS_FAILURE = re.compile(r"send fail|err\(\d{5}\)")
 
 
 class ApiError(Exception):
-    """An official errcode answer; ``hint`` says which rule the sandbox applied."""
+    """An official errcode answer; ``hint`` says which rule the sandbox applied, ``extra`` adds fields
+    the platform sends with this errcode (45065 names the existing ``msg_id``)."""
 
-    def __init__(self, errcode: int, hint: str = "") -> None:
+    def __init__(self, errcode: int, hint: str = "", extra: Mapping[str, Any] | None = None) -> None:
         super().__init__(errcode)
         self.errcode = errcode
         self.hint = hint
+        self.extra = dict(extra or {})
 
     def body(self) -> dict[str, Any]:
         """The answer as the platform words it, including a request id."""
@@ -106,7 +119,7 @@ class ApiError(Exception):
         if self.hint:
             message += f" hint: [{self.hint}]"
         rid = "-".join(secrets.token_hex(4) for _ in range(3))
-        return {"errcode": self.errcode, "errmsg": f"{message} rid: {rid}"}
+        return {"errcode": self.errcode, "errmsg": f"{message} rid: {rid}", **self.extra}
 
 
 @dataclass(frozen=True)
@@ -133,7 +146,8 @@ def endpoint(
     return register
 
 
-def _store() -> Store:
+def open_store() -> Store:
+    """The sandbox's store for this request, bounded by ``WECHAT_SANDBOX_MAX_BYTES``."""
     return Store(get_redis(), max_bytes=int(setting("WECHAT_SANDBOX_MAX_BYTES")))
 
 
@@ -156,7 +170,7 @@ def _too_large() -> ApiError:
 
 def cgi_bin(name: str) -> Response:
     """Answer one API call: method, token, faults, endpoint; then log it."""
-    store = _store()
+    store = open_store()
     pause = 0.0
     try:
         found = ENDPOINTS.get(name)
@@ -207,7 +221,8 @@ def _check_token(store: Store) -> None:
         raise ApiError(42001)
 
 
-def _json_body() -> dict[str, Any]:
+def json_body() -> dict[str, Any]:
+    """The call's JSON object, read as wechatpy sends it (raw bytes, any content type); 44002/47001 if not."""
     raw = request.get_data()
     if not raw.strip():
         raise ApiError(44002)
@@ -220,7 +235,8 @@ def _json_body() -> dict[str, Any]:
     return data
 
 
-def _text(data: Mapping[str, Any], name: str) -> str:
+def text_field(data: Mapping[str, Any], name: str) -> str:
+    """A string field (a number is taken as its digits); "" when absent; 47001 for anything else."""
     value = data.get(name, "")
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
@@ -229,7 +245,8 @@ def _text(data: Mapping[str, Any], name: str) -> str:
     return value
 
 
-def _int(data: Mapping[str, Any], name: str, default: int) -> int:
+def int_field(data: Mapping[str, Any], name: str, default: int) -> int:
+    """An integer field (or its digits as a string), ``default`` when absent; 40097 for anything else."""
     value = data.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ApiError(40097, f"{name} must be an integer")
@@ -240,10 +257,10 @@ def _int(data: Mapping[str, Any], name: str, default: int) -> int:
 
 
 def _page(data: Mapping[str, Any]) -> tuple[int, int, bool]:
-    offset, count = _int(data, "offset", 0), _int(data, "count", PAGE_MAX)
+    offset, count = int_field(data, "offset", 0), int_field(data, "count", PAGE_MAX)
     if offset < 0 or not 1 <= count <= PAGE_MAX:
         raise ApiError(40097, f"offset >= 0 and count 1..{PAGE_MAX}")
-    return offset, count, _int(data, "no_content", 0) == 1
+    return offset, count, int_field(data, "no_content", 0) == 1
 
 
 # --- access tokens ---------------------------------------------------------------------
@@ -274,7 +291,7 @@ def token(store: Store) -> dict[str, Any]:
 @endpoint("stable_token", needs_token=False)
 def stable_token(store: Store) -> dict[str, Any]:
     """POST stable_token: the same token until it nears expiry, unless force_refresh."""
-    data = _json_body()
+    data = json_body()
     _check_credentials(data)
     force = data.get("force_refresh", False) is True
     access_token, expires_in = store.stable_token(int(setting("WECHAT_SANDBOX_TOKEN_TTL")), force)
@@ -328,7 +345,7 @@ def add_material(store: Store) -> dict[str, Any]:
 
 def media(name: str) -> Response:
     """Serve an uploaded image, as the platform's image CDN would."""
-    found = _store().image(name)
+    found = open_store().image(name)
     if found is None:
         abort(404)
     data, content_type = found
@@ -350,7 +367,7 @@ def _news_item(store: Store, raw: object, single: bool) -> dict[str, Any]:
     """One article of draft/add, checked against the official limits."""
     if not isinstance(raw, dict):
         raise ApiError(47001, "each article must be an object")
-    title, digest, content = _text(raw, "title"), _text(raw, "digest"), _text(raw, "content")
+    title, digest, content = text_field(raw, "title"), text_field(raw, "digest"), text_field(raw, "content")
     if not title:
         raise ApiError(47001, "title missing")
     if len(title) > TITLE_MAX:
@@ -361,7 +378,7 @@ def _news_item(store: Store, raw: object, single: bool) -> dict[str, Any]:
         raise ApiError(44004)
     if len(content) >= CONTENT_MAX_CHARS or len(content.encode()) >= CONTENT_MAX_BYTES:
         raise ApiError(45002, f"content must be < {CONTENT_MAX_CHARS} characters and < 1 MB")
-    thumb_media_id = _text(raw, "thumb_media_id")
+    thumb_media_id = text_field(raw, "thumb_media_id")
     thumb_url = store.material_url(thumb_media_id) if thumb_media_id else None
     if thumb_url is None:
         raise ApiError(40007, "thumb_media_id must be a permanent material")
@@ -369,14 +386,14 @@ def _news_item(store: Store, raw: object, single: bool) -> dict[str, Any]:
         digest = _plain_text(content)[:DIGEST_DEFAULT_CHARS]
     return {
         "title": title,
-        "author": _text(raw, "author"),
+        "author": text_field(raw, "author"),
         "digest": digest,
         "content": content,
-        "content_source_url": _text(raw, "content_source_url"),
+        "content_source_url": text_field(raw, "content_source_url"),
         "thumb_media_id": thumb_media_id,
         "thumb_url": thumb_url,
-        "need_open_comment": 1 if _int(raw, "need_open_comment", 0) else 0,
-        "only_fans_can_comment": 1 if _int(raw, "only_fans_can_comment", 0) else 0,
+        "need_open_comment": 1 if int_field(raw, "need_open_comment", 0) else 0,
+        "only_fans_can_comment": 1 if int_field(raw, "only_fans_can_comment", 0) else 0,
         "url": "",
     }
 
@@ -388,7 +405,7 @@ def _without_content(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @endpoint("draft/add")
 def add_draft(store: Store) -> dict[str, Any]:
     """POST draft/add: save up to 8 articles as one draft → media_id."""
-    articles = _json_body().get("articles")
+    articles = json_body().get("articles")
     if not isinstance(articles, list) or not articles:
         raise ApiError(44003)
     if len(articles) > ARTICLES_MAX:
@@ -407,13 +424,13 @@ def _draft_or_40007(store: Store, media_id: str) -> dict[str, Any]:
 @endpoint("draft/get")
 def get_draft(store: Store) -> dict[str, Any]:
     """POST draft/get: a draft's articles."""
-    return _draft_or_40007(store, _text(_json_body(), "media_id"))
+    return _draft_or_40007(store, text_field(json_body(), "media_id"))
 
 
 @endpoint("draft/delete")
 def delete_draft(store: Store) -> dict[str, Any]:
     """POST draft/delete: remove a draft."""
-    if not store.delete_draft(_text(_json_body(), "media_id")):
+    if not store.delete_draft(text_field(json_body(), "media_id")):
         raise ApiError(40007)
     return {"errcode": 0, "errmsg": "ok"}
 
@@ -421,7 +438,7 @@ def delete_draft(store: Store) -> dict[str, Any]:
 @endpoint("draft/batchget")
 def list_drafts(store: Store) -> dict[str, Any]:
     """POST draft/batchget: a page of drafts, newest first."""
-    offset, count, no_content = _page(_json_body())
+    offset, count, no_content = _page(json_body())
     total, page = store.drafts(offset, count)
     items = []
     for media_id, draft in page:
@@ -440,6 +457,19 @@ def count_drafts(store: Store) -> dict[str, Any]:
 # --- publishing ------------------------------------------------------------------------
 
 
+def callback() -> Callback | None:
+    """The developer's server events are pushed to, as configured now; None when there is none."""
+    url = setting("WECHAT_SANDBOX_CALLBACK_URL")
+    if not url:
+        return None
+    return Callback(
+        url=url,
+        token=setting("WECHAT_TOKEN"),
+        aes_key=setting("WECHAT_ENCODING_AES_KEY"),
+        app_id=setting("WECHAT_SANDBOX_APP_ID"),
+    )
+
+
 def _article_url(article_id: str, idx: int) -> str:
     return url_for(".article", article_id=article_id, idx=idx if idx > 1 else None, _external=True)
 
@@ -447,7 +477,7 @@ def _article_url(article_id: str, idx: int) -> str:
 @endpoint("freepublish/submit")
 def submit(store: Store) -> dict[str, Any]:
     """POST freepublish/submit: start publishing a draft; the outcome comes later."""
-    media_id = _text(_json_body(), "media_id")
+    media_id = text_field(json_body(), "media_id")
     _draft_or_40007(store, media_id)
     fault = store.take_fault("freepublish/submit", OUTCOME_FAULT_MODES)
     outcome = PublishStatus(fault["publish_status"]) if fault else PublishStatus.SUCCESS
@@ -455,17 +485,11 @@ def submit(store: Store) -> dict[str, Any]:
     job = store.submit(media_id, delay, outcome, _article_url)
     if job is None:  # another call published this draft a moment ago
         raise ApiError(40007)
-    callback_url = setting("WECHAT_SANDBOX_CALLBACK_URL")
-    if callback_url:
+    developer = callback()
+    if developer is not None:
         succeeded = outcome == PublishStatus.SUCCESS
         urls = [_article_url(job["article_id"], idx) for idx in range(1, job["count"] + 1)]
-        callback = Callback(
-            url=callback_url,
-            token=setting("WECHAT_TOKEN"),
-            aes_key=setting("WECHAT_ENCODING_AES_KEY"),
-            app_id=setting("WECHAT_SANDBOX_APP_ID"),
-        )
-        callback.push_later(delay, job, int(outcome), urls if succeeded else [])
+        developer.push_later(delay, job, int(outcome), urls if succeeded else [])
     return {
         "errcode": 0,
         "errmsg": "ok",
@@ -492,7 +516,7 @@ def _status(store: Store, job: dict[str, Any]) -> PublishStatus:
 @endpoint("freepublish/get")
 def publish_status(store: Store) -> dict[str, Any]:
     """POST freepublish/get: where a publish job stands."""
-    job = store.publish_job(_text(_json_body(), "publish_id"))
+    job = store.publish_job(text_field(json_body(), "publish_id"))
     if job is None:
         raise ApiError(53502)
     status = _status(store, job)
@@ -519,14 +543,14 @@ def _article_or_53600(store: Store, article_id: str) -> dict[str, Any]:
 @endpoint("freepublish/getarticle")
 def get_article(store: Store) -> dict[str, Any]:
     """POST freepublish/getarticle: a published article, deleted items flagged."""
-    article = _article_or_53600(store, _text(_json_body(), "article_id"))
+    article = _article_or_53600(store, text_field(json_body(), "article_id"))
     return {"news_item": article["news_item"]}
 
 
 @endpoint("freepublish/batchget")
 def list_articles(store: Store) -> dict[str, Any]:
     """POST freepublish/batchget: published articles, newest first, deleted ones left out."""
-    offset, count, no_content = _page(_json_body())
+    offset, count, no_content = _page(json_body())
     total, page = store.articles(offset, count)
     items = []
     for article in page:
@@ -542,8 +566,8 @@ def list_articles(store: Store) -> dict[str, Any]:
 @endpoint("freepublish/delete")
 def delete_article(store: Store) -> dict[str, Any]:
     """POST freepublish/delete: delete one item (index ≥ 1) or all (0) of an article."""
-    data = _json_body()
-    if not store.delete_article(_text(data, "article_id"), _int(data, "index", 0)):
+    data = json_body()
+    if not store.delete_article(text_field(data, "article_id"), int_field(data, "index", 0)):
         raise ApiError(53600)
     return {"errcode": 0, "errmsg": "ok"}
 
@@ -562,6 +586,11 @@ def _fault_spec(raw: dict[str, Any]) -> tuple[dict[str, Any], int]:
             raise ValueError("publish_status must be 2..6")
         spec = {"mode": "publish_status", "path": "freepublish/submit", "publish_status": status}
         return spec, times
+    if "mass_status" in raw:
+        status = raw["mass_status"]
+        if not isinstance(status, str) or not MASS_FAILURE.fullmatch(status):
+            raise ValueError("mass_status must be 'send fail' or 'err(<5 digits>)'")
+        return {"mode": "mass_status", "path": "message/mass/sendall", "mass_status": status}, times
     path = raw.get("path", "*")
     if path != "*" and path not in ENDPOINTS:
         raise ValueError(f"unknown path {path!r}; use '*' or one of {sorted(ENDPOINTS)}")
@@ -578,13 +607,13 @@ def _fault_spec(raw: dict[str, Any]) -> tuple[dict[str, Any], int]:
         if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds <= 60:
             raise ValueError("seconds must be a number 0..60")
         return {"mode": mode, "path": path, "seconds": float(seconds)}, times
-    raise ValueError("mode must be errcode, http500, delay or expire_token")
+    raise ValueError("mode must be errcode, http500, delay or expire_token (or give publish_status / mass_status)")
 
 
 @admin_switch
 def faults() -> tuple[Response, int] | Response:
     """GET lists, POST arms, DELETE disarms the sandbox's faults."""
-    store = _store()
+    store = open_store()
     if request.method == "GET":
         return jsonify(store.faults())
     if request.method == "DELETE":
@@ -609,7 +638,7 @@ def faults() -> tuple[Response, int] | Response:
 @admin_switch
 def calls() -> Response:
     """GET the API calls logged since the last DELETE; DELETE empties the log."""
-    store = _store()
+    store = open_store()
     if request.method == "DELETE":
         store.clear_calls()
         return jsonify({"ok": True})
@@ -622,7 +651,7 @@ def alter() -> tuple[Response, int] | Response:
     raw = request.get_json(silent=True)
     if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) for k in ("article_id", "find", "replace")):
         return jsonify({"error": "article_id, find and replace (strings) are expected"}), 400
-    if not raw["find"] or not _store().alter_article(raw["article_id"], raw["find"], raw["replace"]):
+    if not raw["find"] or not open_store().alter_article(raw["article_id"], raw["find"], raw["replace"]):
         return jsonify({"error": "no published article with that text"}), 404
     return jsonify({"ok": True})
 

@@ -17,7 +17,7 @@ DEFAULTS: dict[str, Any] = {
     "WECHAT_SANDBOX_TOKEN_TTL": 7200,
     # Seconds a submitted publish job answers publish_status 1 before it finishes.
     "WECHAT_SANDBOX_PUBLISH_DELAY": 2.0,
-    # Where the PUBLISHJOBFINISH event is POSTed; None pushes nothing.
+    # Where the PUBLISHJOBFINISH and MASSSENDJOBFINISH events are POSTed; None pushes nothing.
     "WECHAT_SANDBOX_CALLBACK_URL": None,
     # Serves /_faults, /_calls and /_alter (to admins), the switches tests use to make the API misbehave,
     # and keeps the call log. Off unless configured: they break and expose real deliveries.
@@ -27,6 +27,15 @@ DEFAULTS: dict[str, Any] = {
     # … and what the sandbox keeps in Redis in all (images, materials, drafts, articles).
     "WECHAT_SANDBOX_MAX_BYTES": 64 * 1024 * 1024,
     "WECHAT_SANDBOX_ACCOUNT_NAME": "沙箱公众号",
+    # The account's kind, which sets its mass-send quota (interface §14): "subscription" 1 a calendar day,
+    # "service" 4 a calendar month (Asia/Shanghai) …
+    "WECHAT_ACCOUNT_TYPE": "subscription",
+    # … or, for tests and demos, periods of this many seconds from the Unix epoch (None: calendar periods).
+    "WECHAT_MASS_PERIOD_SECONDS": None,
+    # Mass sends wait for the admin's confirmation on a phone (群发保护) until switched at run time.
+    "WECHAT_SANDBOX_MASS_PROTECTION": False,
+    # Followers a mass send reaches (TotalCount, SentCount).
+    "WECHAT_SANDBOX_FOLLOWERS": 1280,
     "WECHAT_TOKEN": "",
     "WECHAT_ENCODING_AES_KEY": None,
 }

@@ -1,7 +1,8 @@
 """The sandbox account's whole state, kept in Redis so every web process sees one account.
 
 Tokens, images, permanent materials, drafts, publish jobs, published articles, armed
-faults and the call log all live under ``huiying:wxsandbox:``. Nothing is held in
+faults and the call log all live under ``huiying:wxsandbox:`` (mass sends and previews too, kept by
+`wechat.sandbox.mass` through this store). Nothing is held in
 process memory: gunicorn may answer consecutive calls from different processes.
 Time-dependent answers (token expiry, a publish job finishing) are decided lazily
 from timestamps stored here, so no background process is needed.
@@ -74,13 +75,20 @@ class TooManyFaults(Exception):
 class Store:
     """Typed access to the sandbox's Redis keys; one instance per request is cheap.
 
-    ``max_bytes`` bounds what callers' data takes in all (None: no bound, for tests of other rules).
+    ``clock`` is the sandbox's time, `Store.now` unless given: a test that replaces `Store.now` moves every
+    store the app makes (requests, timers) to its own time. ``max_bytes`` bounds what callers' data takes in
+    all (None: no bound, for tests of other rules).
     """
 
-    def __init__(self, client: redis.Redis, clock: Callable[[], float] = time.time,
+    @staticmethod
+    def now() -> float:
+        """The wall clock; tests put a frozen one in its place."""
+        return time.time()
+
+    def __init__(self, client: redis.Redis, clock: Callable[[], float] | None = None,
                  max_bytes: int | None = None) -> None:
         self.r = client
-        self.clock = clock
+        self.clock = clock or Store.now
         self.max_bytes = max_bytes
 
     @staticmethod
@@ -101,14 +109,15 @@ class Store:
         """Bytes of callers' data the sandbox keeps now (images, materials, drafts, articles)."""
         return int(self.r.get(self.key("stored_bytes")) or 0)
 
-    def _reserve(self, size: int) -> None:
+    def reserve(self, size: int) -> None:
         """Count ``size`` more bytes, or raise `StorageFull` and count nothing (atomic across processes)."""
         used = self.r.incrby(self.key("stored_bytes"), size)
         if self.max_bytes is not None and used > self.max_bytes:
             self.r.decrby(self.key("stored_bytes"), size)
             raise StorageFull(self.max_bytes)
 
-    def _release(self, size: int) -> None:
+    def release(self, size: int) -> None:
+        """Stop counting ``size`` bytes (what they were kept for is gone)."""
         self.r.decrby(self.key("stored_bytes"), size)
 
     # --- access tokens -------------------------------------------------------------
@@ -180,7 +189,7 @@ class Store:
 
     def put_image(self, data: bytes, content_type: str, ext: str) -> str:
         """Keep image bytes; returns the file name they are served under. Raises `StorageFull`."""
-        self._reserve(len(data))
+        self.reserve(len(data))
         name = f"{secrets.token_hex(16)}.{ext}"
         self.r.hset(self.key("media", name), mapping={"type": content_type, "data": data})
         return name
@@ -196,7 +205,7 @@ class Store:
         """Register a permanent image material; returns its ``media_id``. Raises `StorageFull`."""
         media_id = secrets.token_urlsafe(48)
         material = {"url": url, "created_at": self.clock()}
-        self._reserve(len(json.dumps(material)) + len(media_id))
+        self.reserve(len(json.dumps(material)) + len(media_id))
         self._set_json(material, "material", media_id)
         return media_id
 
@@ -215,7 +224,7 @@ class Store:
         media_id = secrets.token_urlsafe(48)
         now = self.clock()
         draft = {"news_item": news_item, "create_time": int(now), "update_time": int(now)}
-        self._reserve(len(json.dumps(draft, ensure_ascii=False).encode()))
+        self.reserve(len(json.dumps(draft, ensure_ascii=False).encode()))
         self._set_json(draft, "draft", media_id)
         self.r.zadd(self.key("drafts"), {media_id: now})
         return media_id
@@ -230,7 +239,7 @@ class Store:
         raw = self.r.getdel(self.key("draft", media_id))
         if raw is None:
             return False
-        self._release(len(raw))
+        self.release(len(raw))
         return True
 
     def drafts(self, offset: int, count: int) -> tuple[int, list[tuple[str, dict[str, Any]]]]:
@@ -239,6 +248,23 @@ class Store:
         ids = [raw.decode() for raw in self.r.zrevrange(self.key("drafts"), offset, offset + count - 1)]
         page = [(media_id, self.draft(media_id)) for media_id in ids]
         return total, [(media_id, draft) for media_id, draft in page if draft is not None]
+
+    def take_draft(self, media_id: str) -> list[dict[str, Any]] | None:
+        """Take a draft's articles out of the draft box to publish or mass-send them; None when absent.
+
+        GETDEL, so two concurrent calls cannot both take one draft. Its bytes stay counted: the articles
+        it becomes are the same text.
+        """
+        raw = self.r.getdel(self.key("draft", media_id))
+        if raw is None:
+            return None
+        self.r.zrem(self.key("drafts"), media_id)
+        news_item: list[dict[str, Any]] = json.loads(raw)["news_item"]
+        return news_item
+
+    def next_msg_data_id(self) -> int:
+        """A new ``msg_data_id`` (the ``mid`` of article URLs): one sequence for publications and mass sends."""
+        return ID_BASE + int(self.r.incr(self.key("seq", "publish")))
 
     # --- publishing ------------------------------------------------------------------
 
@@ -254,17 +280,15 @@ class Store:
         The draft leaves the draft box at once (GETDEL, so two concurrent submits of one
         draft cannot both succeed). Returns the job, or None when there is no such draft.
         """
-        raw = self.r.getdel(self.key("draft", media_id))
-        if raw is None:
+        news_item = self.take_draft(media_id)
+        if news_item is None:
             return None
-        self.r.zrem(self.key("drafts"), media_id)
-        news_item = json.loads(raw)["news_item"]
         now = self.clock()
         ready_at = now + delay
-        seq = self.r.incr(self.key("seq", "publish"))
+        msg_data_id = self.next_msg_data_id()
         job: dict[str, Any] = {
-            "publish_id": str(ID_BASE + seq),
-            "msg_data_id": ID_BASE + seq,
+            "publish_id": str(msg_data_id),
+            "msg_data_id": msg_data_id,
             "submitted_at": now,
             "ready_at": ready_at,
             "outcome": int(outcome),
