@@ -526,6 +526,24 @@ def wake(delivery_id: int) -> bool:
     return True
 
 
+def ready_now(delivery_ids: Sequence[int]) -> None:
+    """In the caller's transaction: these deliveries, if pending, may be attempted now; their jobs are queued
+    once it commits (the sweep queues them should that be lost). One that a worker holds is left alone."""
+    if not delivery_ids:
+        return
+    now = utcnow()
+    db.session.execute(update(Delivery).where(Delivery.id.in_(delivery_ids), Delivery.state == DeliveryState.PENDING)
+                       .values(next_attempt_at=now).execution_options(synchronize_session=False))
+    ready = db.session.execute(select(Delivery.id, Delivery.priority, Delivery.delivery_key)
+                               .where(Delivery.id.in_(delivery_ids), Delivery.state == DeliveryState.PENDING)).all()
+
+    def enqueue() -> None:
+        for delivery_id, priority, key in ready:
+            queues.enqueue(delivery_id, priority, None, key=key)
+
+    after_commit(db.session, enqueue)
+
+
 def in_flight(channel: str) -> list[Delivery]:
     """Deliveries of a channel not yet settled (few at any time): for matching callbacks to them."""
     return list(db.session.scalars(

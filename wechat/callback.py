@@ -175,8 +175,11 @@ def _record_mass(event: MassSendJobFinish) -> None:
     found = quota.record(event.msg_id, status=event.status, sent_count=event.sent_count,
                          total_count=event.total_count, urls=event.urls,
                          msg_data_id=quota.mid_of(first) if first else None)
+    if found is None:  # its sender may have died before recording the msg_id: kept for when it learns it
+        quota.keep_stray_event(event.msg_id, {"status": event.status, "sent_count": event.sent_count,
+                                              "total_count": event.total_count, "urls": event.urls})
     log.info("MASSSENDJOBFINISH %s %s: %s", event.msg_id, event.status,
-             f"mass send {found}" if found else "no mass send of ours")
+             f"mass send {found}" if found else "kept until a mass send of ours has this msg_id")
 
 
 @bp.get("/wechat/callback")

@@ -44,6 +44,8 @@ UNCONFIRMED_LIMIT = timedelta(minutes=30)
 #: without one (read-back then reports it cannot read the article).
 URL_WAIT = timedelta(minutes=10)
 MAX_WAIT = 30
+#: WeChat refuses the same clientmsgid again within a minute (45066); the repeat waits this long.
+RETRY_PAUSE = 61
 
 
 def _remember(job: Dispatch, **values: Any) -> None:
@@ -183,6 +185,8 @@ def _submit(channel: WechatChannel, api: WechatClient, job: Dispatch, mass: Mass
             # already sent under this clientmsgid (a worker died before recording the answer): that send is ours
             quota.accepted(mass.id, str(error.answer["msg_id"]), None)
             return _wait(job)
+        if error.errcode == 45066:  # the same clientmsgid again within a minute: WeChat wants a minute's pause
+            return Wait(RETRY_PAUSE)
         if error.errcode == 45028:
             quota.no_quota(mass.id)
             _remember(job, mass_send_id=None, article_idx=None)

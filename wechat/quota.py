@@ -13,6 +13,7 @@ one mass send per slot, never two, whatever Redis forgot.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import uuid
@@ -22,18 +23,19 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
+from redis.exceptions import RedisError
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.door import transition
-from app.extensions import db
+from app.extensions import db, get_redis
 from app.models import User
 from app.notifications import notify
 from app.notifications.texts import _m
 from app.register import people
 from app.timeutil import SHANGHAI, utcnow
-from app.tx import after_commit, begin_write
+from app.tx import begin_write
 from publishing import outbox
 from publishing.models import Action, Delivery, DeliveryState, Release
 from review.models import Priority, Revision, Statement
@@ -154,14 +156,8 @@ def _bundle(period: MassPeriod, members: list[MassItem]) -> MassSend:
 
 
 def _wake_after_commit(delivery_ids: list[int]) -> None:
-    def wake() -> None:
-        for delivery_id in delivery_ids:
-            try:
-                outbox.wake(delivery_id)
-            except Exception:  # the sweep and their own next attempt find them all the same
-                log.warning("could not wake delivery %s", delivery_id, exc_info=True)
-
-    after_commit(db.session, wake)
+    """These members may go now: ready in this transaction, queued after it commits (outbox.ready_now)."""
+    outbox.ready_now(delivery_ids)
 
 
 def _item_locked(delivery_id: int) -> MassItem | None:
@@ -365,7 +361,32 @@ def submitting(mass_send_id: int, clientmsgid: str, media_id: str) -> MassSend |
 
 
 def accepted(mass_send_id: int, msg_id: str, msg_data_id: str | None) -> MassSend | None:
-    return _step(mass_send_id, MassEvent.ACCEPTED, {"msg_id": msg_id, "msg_data_id": msg_data_id}, wake=True)
+    """WeChat took it (msg_id); an outcome that arrived before we knew the msg_id is applied now."""
+    mass = _step(mass_send_id, MassEvent.ACCEPTED, {"msg_id": msg_id, "msg_data_id": msg_data_id}, wake=True)
+    stray = _stray_event(msg_id)
+    if mass is not None and stray is not None:
+        first = stray["urls"].get("1")
+        record(msg_id, status=stray["status"], sent_count=stray["sent_count"], total_count=stray["total_count"],
+               urls=stray["urls"], msg_data_id=mid_of(first) if first else None)
+    return mass
+
+
+#: MASSSENDJOBFINISH events for a msg_id we did not know yet, kept this long.
+STRAY_TTL = 7 * 86400
+
+
+def keep_stray_event(msg_id: str, event: dict[str, Any]) -> None:
+    """The outcome of a mass send whose sender died before recording its msg_id: the retry's 45065 tells the
+    msg_id, and `accepted` applies this then (WeChat pushes the event once)."""
+    get_redis().set(f"huiying:wechat:mass-event:{msg_id}", json.dumps(event), ex=STRAY_TTL)
+
+
+def _stray_event(msg_id: str) -> dict[str, Any] | None:
+    try:
+        raw = get_redis().get(f"huiying:wechat:mass-event:{msg_id}")
+    except RedisError:
+        return None
+    return json.loads(raw) if raw else None
 
 
 def finished(mass_send_id: int) -> MassSend | None:

@@ -3,6 +3,9 @@ article HTML the channel rendered from the approved text."""
 
 from __future__ import annotations
 
+import html
+import re
+
 import requests
 
 from publishing import readback
@@ -11,7 +14,7 @@ from publishing.models import Delivery
 from wechat import client
 from wechat.render import article
 
-
+SRCDOC = re.compile(r'srcdoc="([^"]*)"', re.S)
 #: What WeChat's article page says once its publisher deleted it.
 DELETED = "此内容已被发布者删除"
 
@@ -30,6 +33,9 @@ def read_mass_article(d: Delivery) -> str:
     if resp.status_code >= 400:
         raise readback.Unavailable(f"群发文章页面返回 HTTP {resp.status_code}")
     page = raw[:readback.MAX_PAGE_BYTES].decode(resp.encoding or "utf-8", errors="replace")
+    framed = SRCDOC.search(page)  # the sandbox's page shows the article in a frame, as a phone's WebView would
+    if framed is not None:
+        page = html.unescape(framed.group(1))
     if DELETED in page and "js_content" not in page:
         raise readback.Gone("群发文章已被删除")
     return page

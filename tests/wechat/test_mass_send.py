@@ -24,11 +24,11 @@ from app.notifications.models import Notification
 from app.timeutil import SHANGHAI, utcnow
 from publishing.models import Delivery
 from review.models import Statement
-from tests.factories import Office, user
+from tests.factories import Office
 from tests.live import serving
 from tests.publishing.helpers import drain
-from tests.publishing.test_pages import login
 from tests.publishing.workers import Workers
+from tests.wechat.test_client import Sandbox
 from wechat import quota
 from wechat.models import MassItem, MassPeriod, MassSend, Preview
 
@@ -273,8 +273,11 @@ def test_a_worker_dying_after_sendall_does_not_push_twice(app: Flask, office: Of
 
     monkeypatch.setattr(quota, "accepted", die_once)
     st = mass(office, "normal")
-    with pytest.raises(SystemExit):
-        drain(app)
+    try:
+        drain(app)  # the job dies; whether RQ reports it or lets it through, the row says what happened
+    except SystemExit:
+        pass
+    assert died
     with app.app_context():
         db.session.rollback()
         mass_row = db.session.scalars(select(MassSend)).one()
@@ -286,7 +289,8 @@ def test_a_worker_dying_after_sendall_does_not_push_twice(app: Flask, office: Of
         db.session.commit()
         from publishing import outbox
         outbox.sweep()
-    out = settle(app, office, st["id"])
+    with time_machine.travel(utcnow() + timedelta(seconds=62), tick=True):  # WeChat: 45066 within a minute
+        out = settle(app, office, st["id"])
     assert out["msg_id"] == died[0]  # the retry's 45065 answer named the first push
     with app.app_context():
         assert quota.status().used == 1
@@ -329,8 +333,9 @@ def test_a_preview_reaches_a_phone_is_counted_and_never_published(app: Flask, of
     assert resp.status_code == 202, resp.get_json()
     assert resp.get_json()["used_today"] == 1 and resp.get_json()["limit"] == 100
     other = Office(app, "QTS")
-    assert other.expert.post(f"/statements/{st['id']}/wechat-preview", {"towxname": "x"}).status_code in (403, 404)
-    assert office.expert2.post(f"/statements/{st['id']}/wechat-preview", {"towxname": "li"}).status_code == 202
+    stranger = other.expert.post(f"/statements/{st['id']}/wechat-preview", {"towxname": "zhang_san_88"})
+    assert stranger.status_code in (403, 404)
+    assert office.expert2.post(f"/statements/{st['id']}/wechat-preview", {"towxname": "li_hua_2026"}).status_code == 202
     with app.app_context():
         assert quota.status().used == 0
         assert db.session.scalar(select(func.count()).select_from(MassSend)) == 0
@@ -346,7 +351,7 @@ def test_previews_beyond_100_a_day_are_refused(app: Flask, office: Office, live:
             db.session.add(Preview(statement_id=st["id"], revision_id=row.current_revision_id,
                                    user_id=row.author_id, towxname="x", at=utcnow()))
         db.session.commit()
-    resp = office.expert.post(f"/statements/{st['id']}/wechat-preview", {"towxname": "wang"})
+    resp = office.expert.post(f"/statements/{st['id']}/wechat-preview", {"towxname": "wang_ming_1980"})
     assert resp.status_code == 429 and resp.get_json()["error"]["code"] == "rate_limited"
 
 
@@ -362,14 +367,15 @@ def workers(app: Flask, database_url: str, tmp_path: Any) -> Iterator[Workers]:
 
 @pytest.mark.slow
 def test_kill_9_between_sendall_and_its_commit_pushes_once(app: Flask, office: Office, live: str,
-                                                          workers: Workers) -> None:
+                                                          workers: Workers, database_url: str) -> None:
     """A real worker is killed while WeChat has accepted the mass send but not yet answered (the sandbox's
     delay fault answers after the work is done); the next worker repeats the call with the same clientmsgid and
-    WeChat's 45065 settles it: one push."""
-    admin = login(app, user(app, "OFFICE", "admin").username)
-    armed = admin.post("/sandbox/wechat/_faults", json={"path": "message/mass/sendall", "mode": "delay",
-                                                        "seconds": 30})
-    assert armed.status_code == 201, armed.get_data(as_text=True)
+    WeChat's 45065 settles it: one push. On PostgreSQL only (a minute of it is WeChat's 45066 pause; the
+    database part is also covered on both backends by the test above)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a minute long and backend-independent beyond the test above: PostgreSQL only (time budget)")
+    sandbox = Sandbox.on(app, app.config["WECHAT_SANDBOX_BASE"])
+    sandbox.fault(path="message/mass/sendall", mode="delay", seconds=30)
     env = {"WECHAT_SANDBOX_BASE": app.config["WECHAT_SANDBOX_BASE"], "HUIYING_INSTANCE": os.environ["HUIYING_INSTANCE"],
            "WECHAT_SANDBOX_CALLBACK_URL": app.config["WECHAT_SANDBOX_CALLBACK_URL"]}
     st = mass(office, "normal")
@@ -377,25 +383,15 @@ def test_kill_9_between_sendall_and_its_commit_pushes_once(app: Flask, office: O
 
     def submitted() -> bool:
         with app.app_context():
-            return db.session.scalar(select(MassSend.state)) == "submitting" and _sendalls(admin) == 1
+            return (db.session.scalar(select(MassSend.state)) == "submitting"
+                    and len(sandbox.calls("message/mass/sendall")) == 1)
 
     workers.wait("the sendall to reach WeChat", submitted, timeout=60)
     first.kill()
     workers.start(env=env)
     workers.wait("the statement to be published", lambda: wechat_of(office, st["id"])["state"] == "published",
-                 timeout=90)
-    answers = [c["errcode"] for c in _calls(admin) if c["path"].endswith("message/mass/sendall")]
-    assert answers == [0, 45065]  # the repeat was recognised, not sent again
+                 timeout=150)
+    answers = [c["errcode"] for c in sandbox.calls("message/mass/sendall")]
+    assert answers[0] == 0 and answers[-1] == 45065 and 0 not in answers[1:]  # recognised, never sent again
     with app.app_context():
         assert quota.status().used == 1
-
-
-def _calls(client: Any) -> list[dict[str, Any]]:
-    resp = client.get("/sandbox/wechat/_calls")
-    assert resp.status_code == 200, resp.get_data(as_text=True)
-    body = resp.get_json()
-    return body["calls"] if isinstance(body, dict) else body
-
-
-def _sendalls(client: Any) -> int:
-    return sum(1 for c in _calls(client) if c["path"].endswith("message/mass/sendall"))
