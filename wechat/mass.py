@@ -206,14 +206,20 @@ def _poll(api: WechatClient, job: Dispatch, mass: MassSend) -> Published | Wait 
         done = quota.finished(mass.id) or quota.get(mass.id)
         return _settled(job, done) or _wait(job)
     if status in ("SEND_FAIL", "DELETE"):
-        reason = (gettext("群发发送失败（微信返回 SEND_FAIL）") if status == "SEND_FAIL"
-                  else gettext("群发已在微信公众平台被删除"))
+        held = mass.unconfirmed_notified_at is not None and utcnow() - (mass.submitted_at or utcnow()) >= \
+            UNCONFIRMED_LIMIT
+        if status == "DELETE":
+            reason = gettext("群发已在微信公众平台被删除")
+        elif held:  # WeChat drops a protected job nobody confirmed within 30 minutes
+            reason = quota.failure_reason("err(40002)")
+        else:
+            reason = gettext("群发发送失败（微信返回 SEND_FAIL）")
         quota.failed(mass.id, reason, refund=False)
         _remember(job, mass_send_id=None, article_idx=None, failed_mass_send_id=mass.id)
         raise PermanentError(reason)
     submitted = mass.submitted_at or utcnow()
     if utcnow() - submitted > UNCONFIRMED_LIMIT:
-        reason = gettext("群发提交后 30 分钟内未在手机上确认（群发保护），已按发送失败处理")
+        reason = quota.failure_reason("err(40002)")
         quota.failed(mass.id, reason, refund=False)
         _remember(job, mass_send_id=None, article_idx=None, failed_mass_send_id=mass.id)
         raise PermanentError(reason)

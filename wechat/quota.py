@@ -425,10 +425,19 @@ def record(msg_id: str, *, status: str, sent_count: int | None, total_count: int
     if status == "send success":
         finished(mass_id)
     elif state == MassState.SENDING:
-        failed(mass_id, _("群发失败：微信返回 %(status)s", status=status), refund=False)
+        failed(mass_id, failure_reason(status), refund=False)
     else:
         _step(mass_id, MassEvent.RECORDED, {}, wake=True)
     return mass_id
+
+
+def failure_reason(status: str) -> str:
+    """The office's words for a failed mass send's Status (MASSSENDJOBFINISH)."""
+    if status == "err(40002)":
+        return _("群发提交后 30 分钟内未在手机上确认（群发保护），已按发送失败处理")
+    if status == "err(40001)":
+        return _("公众号管理员在手机上拒绝了此次群发（群发保护）")
+    return _("群发失败：微信返回 %(status)s", status=status)
 
 
 def mark_unconfirmed_told(mass_send_id: int, statement_id: int, title: str) -> None:

@@ -223,8 +223,23 @@ def test_normal_ones_wait_and_go_together_when_the_period_opens(app: Flask, offi
         with app.app_context():
             assert quota.open_period() is not None
         outs = [settle(app, office, i) for i in ids]
-    assert len({o["msg_id"] for o in outs}) == 1
-    assert [o["article_idx"] for o in outs] == [3, 1, 2]  # priority first, then approval time
+        assert len({o["msg_id"] for o in outs}) == 1
+        assert [o["article_idx"] for o in outs] == [3, 1, 2]  # priority first, then approval time
+        assert len({o["url"] for o in outs}) == 3
+        # every article reads back as approved, at its own URL
+        deadline = time.monotonic() + 30
+        while any((wechat_of(office, i).get("readback") or {}).get("state") != "match" for i in ids):
+            assert time.monotonic() < deadline, [wechat_of(office, i).get("readback") for i in ids]
+            drain(app)
+            time.sleep(0.2)
+        # retracting the second article deletes it alone
+        second = ids[2]
+        assert office.leader.post(f"/statements/{second}/retract", {"reason": "表述需调整"}).status_code == 200
+        settle(app, office, second, want="retracted")
+        viewer = app.test_client()
+        pages = {o["article_idx"]: viewer.get("/sandbox/wechat" + o["url"].split("/sandbox/wechat", 1)[1]).status_code
+                 for o in outs}
+        assert pages == {1: 200, 2: 410, 3: 200}, pages
 
 
 def test_a_retraction_while_waiting_never_sends(app: Flask, office: Office, live: str) -> None:
@@ -395,3 +410,31 @@ def test_kill_9_between_sendall_and_its_commit_pushes_once(app: Flask, office: O
     assert answers[0] == 0 and answers[-1] == 45065 and 0 not in answers[1:]  # recognised, never sent again
     with app.app_context():
         assert quota.status().used == 1
+
+
+def test_a_mass_send_unconfirmed_on_a_phone_tells_office_then_fails(app: Flask, office: Office, live: str) -> None:
+    """群发保护: WeChat holds the job until an admin confirms on a phone."""
+    app.config["WECHAT_SANDBOX_MASS_PROTECTION"] = True
+    st = mass(office, "normal")
+    for _ in range(5):
+        drain(app)
+    with app.app_context():
+        assert db.session.scalar(select(MassSend.state)) == "sending"
+
+    def unconfirmed_notices() -> list[Notification]:
+        with app.app_context():
+            return list(db.session.scalars(select(Notification).where(Notification.kind == "wechat_mass_unconfirmed")))
+
+    assert unconfirmed_notices() == []
+    with time_machine.travel(utcnow() + timedelta(minutes=11), tick=True):
+        deadline = time.monotonic() + 20
+        while not unconfirmed_notices():
+            assert time.monotonic() < deadline
+            drain(app)
+            time.sleep(0.2)
+    told = unconfirmed_notices()
+    assert told and all("请在手机上确认群发" in n.subject for n in told)
+    with time_machine.travel(utcnow() + timedelta(minutes=31), tick=True):
+        failed = settle(app, office, st["id"], want="failed", seconds=20)
+    assert "30 分钟内未在手机上确认" in failed["last_error"]
+    assert len(unconfirmed_notices()) == len(told)  # told once
