@@ -20,7 +20,10 @@ def test_approval_publishes_to_portal_and_ledger(app: Any, office: Office) -> No
     st = office.approved(channels=["portal"], body="# 情况说明\n\n经核实，网传**不实**。")
     assert st["status"] == "approved"
     assert st["deliveries"] == [{"channel": "portal", "state": "pending", "external_id": None, "url": None,
-                                 "attempts": 0, "last_error": None, "published_at": None, "readback": None}]
+                                 "attempts": 0, "last_error": None, "published_at": None, "readback": None,
+                                 # interface §14: every delivery says how it went out (the portal: publish)
+                                 "mode": "publish", "msg_id": None, "msg_data_id": None, "article_idx": None,
+                                 "sent_count": None, "total_count": None, "waiting_for_quota": False}]
     drain(app)
     st = office.drafter.get(f"/statements/{st['id']}").get_json()
     assert st["status"] == "published"
