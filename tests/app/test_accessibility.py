@@ -84,7 +84,8 @@ def test_main_pages_have_no_serious_violations(app: Flask, server: str, page: An
 
     pages = {
         None: ["/login", "/releases", f"/releases/{published['id']}"],
-        "drafter_a": ["/", "/statements/new", f"/statements/{waiting['id']}", f"/statements/{published['id']}"],
+        "drafter_a": ["/", "/statements/new", f"/statements/{waiting['id']}", f"/statements/{published['id']}",
+                      "/account"],
         "expert_a": [f"/statements/{waiting['id']}", "/delegations"],
         "office": ["/cases", f"/cases/{case['id']}", "/desk", "/reports"],
     }
