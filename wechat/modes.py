@@ -7,15 +7,12 @@ check the same rights and write the same audit event.
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from app import audit
 from app.errors import Forbidden, WrongState
 from app.extensions import db
 from app.models import Role, User
 from app.tx import begin_write
-from publishing import outbox
-from publishing.models import Action, Delivery, DeliveryState
 from review.models import Statement
 from review.services import get_statement
 from wechat import quota
@@ -38,14 +35,7 @@ def switch_to_publish(actor: User, statement_id: int) -> Statement:
     audit.record(actor, "statement.wechat_mode", st, before={"wechat_mode": st.wechat_mode},
                  after={"wechat_mode": "publish"})
     st.wechat_mode = "publish"
-    delivery_id = db.session.scalar(select(Delivery.id).where(
-        Delivery.statement_id == statement_id, Delivery.channel == "wechat", Delivery.action == Action.PUBLISH,
-        Delivery.state == DeliveryState.PENDING))
-    db.session.commit()
-    if delivery_id is not None:
-        # its attempt now, not when the wait for the next period runs out; its own transaction (a wake from
-        # the commit's after-commit hook cannot write: the session has just committed)
-        outbox.wake(delivery_id)
+    db.session.commit()  # its delivery was made ready now in this transaction (quota.switch_to_publish)
     found = db.session.get(Statement, statement_id)
     assert found is not None
     return found
