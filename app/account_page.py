@@ -1,6 +1,9 @@
-"""`/account`: every person's own password, sessions and API tokens (interface §11)."""
+"""`/account`: every person's own password, WeChat ID, sessions and API tokens (interface §11, §14)."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -24,7 +27,8 @@ def _me() -> User:
     return current_user._get_current_object()
 
 
-def _page(error: HuiyingError | None = None) -> tuple[str, int]:
+def _page(error: HuiyingError | None = None, form: str = "", typed: Mapping[str, Any] | None = None
+          ) -> tuple[str, int]:
     me = _me()
     tokens = db.session.scalars(select(ApiToken).where(ApiToken.user_id == me.id)
                                 .order_by(ApiToken.revoked, ApiToken.created_at.desc()))
@@ -32,17 +36,18 @@ def _page(error: HuiyingError | None = None) -> tuple[str, int]:
     current = sessions.find(me, me.session_nonce) if me.session_nonce else None
     return render_template("account.html", me=me, tokens=list(tokens), sessions=sessions.open_sessions(me),
                            current_id=current.id if current else None, error=error,
-                           fields=(error.fields or {}) if error else {}, now=utcnow()), status
+                           fields=(error.fields or {}) if error else {}, form=form, typed=typed or {},
+                           now=utcnow()), status
 
 
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
 def page() -> Response | tuple[str, int]:
-    """我的账户: change the password (current one required), see and end one's sessions (one, all others, or
-    everywhere), revoke own tokens."""
+    """我的账户: change the password (current one required), set one's own WeChat ID (where previews of
+    articles go), see and end one's sessions (one, all others, or everywhere), revoke own tokens."""
     if request.method == "GET":
         kept = prg.take()
-        return _page(kept.error if kept else None)
+        return _page(kept.error, kept.form, kept.typed) if kept else _page()
     action = request.form.get("action", "")
     try:
         if action == "password":
@@ -55,6 +60,9 @@ def page() -> Response | tuple[str, int]:
             # this browser stays signed in under the new epoch; every other session ended
             login_user(sessions.carry_over(user.id, nonce, old_epoch))
             flash(_("密码已修改，其他设备上的登录已结束"), "success")
+        elif action == "wechat_id":
+            saved = accounts.set_wechat_id(_me().id, request.form.get("wechat_id", ""))
+            flash(_("已保存微信号 %(id)s", id=saved.wechat_id) if saved.wechat_id else _("已清除微信号"), "success")
         elif action == "sign_out_everywhere":
             accounts.sign_out_everywhere(_me().id)
             flash(_("已在所有设备上退出登录"), "success")
@@ -74,7 +82,8 @@ def page() -> Response | tuple[str, int]:
             raise Invalid(_("未知操作"))
     except HuiyingError as error:
         db.session.rollback()
-        return prg.back(url_for(".page"), error, form=action)  # passwords are never kept
+        # passwords are never kept (app.prg drops them); a refused WeChat ID is shown again as typed
+        return prg.back(url_for(".page"), error, form=action, typed=request.form)
     return redirect(url_for(".page"))
 
 

@@ -21,11 +21,20 @@ from app.timeutil import utcnow
 from app.tx import begin_write
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: A WeChat ID as WeChat allows one: 6–20 letters, digits, _ or -, starting with a letter.
+WECHAT_ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{5,19}$")
 
 
 def valid_email(value: str) -> bool:
     """A plausible address (one @, a dotted domain, no spaces), at most 254 characters."""
     return len(value) <= 254 and EMAIL_RE.match(value) is not None
+
+
+def wechat_id_problem(value: str) -> str | None:
+    """Why this is not a WeChat ID (previews are sent to it, interface §14), or None; empty clears it."""
+    if not value or WECHAT_ID_RE.match(value):
+        return None
+    return _("微信号应为 6–20 个字符，以字母开头，只能包含字母、数字、下划线和减号")
 
 
 def create_unit(code: str, name: str, parent_code: str | None = None, *, actor: User | None = None,
@@ -58,7 +67,7 @@ def add_unit(code: str, name: str, parent_code: str | None = None, *, duty_phone
 
 
 def create_user(username: str, unit_code: str, roles: Iterable[str], *, display_name: str = "",
-                password: str | None = None, email: str = "", phone: str = "",
+                password: str | None = None, email: str = "", phone: str = "", wechat_id: str = "",
                 actor: User | None = None, check_strength: bool = False,
                 set_by_other: bool = False) -> tuple[User, str]:
     """A new user; returns it and its password (random when none was given).
@@ -92,10 +101,15 @@ def create_user(username: str, unit_code: str, roles: Iterable[str], *, display_
         raise Invalid(_("电子邮箱格式不正确"), fields={"email": _("格式不正确")})
     if not valid_phone(phone):
         raise Invalid(_("请填写有效的电话号码，例如 0371-65711111"), fields={"phone": _("格式不正确")})
+    wechat_id = wechat_id.strip()
+    problem = wechat_id_problem(wechat_id)
+    if problem:
+        raise Invalid(problem, fields={"wechat_id": problem})
     must_change = password is None or set_by_other
     password = password if password is not None else secrets.token_urlsafe(12)  # 96 random bits
     user = User(username=username, display_name=display_name.strip(), unit=unit, email=email, phone=phone,
-                role_rows=[UserRole(role=r.value) for r in role_set], must_change_password=must_change)
+                wechat_id=wechat_id or None, role_rows=[UserRole(role=r.value) for r in role_set],
+                must_change_password=must_change)
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
@@ -167,14 +181,14 @@ def user_json(user: User) -> dict[str, Any]:
     return {
         "username": user.username, "name": user.name, "unit": user.unit.code,
         "roles": sorted(r.value for r in user.roles), "email": user.email, "phone": user.phone,
-        "active": user.active, "must_change_password": user.must_change_password,
+        "wechat_id": user.wechat_id, "active": user.active, "must_change_password": user.must_change_password,
         "created_at": user.created_at.isoformat(),
     }
 
 
 def _snapshot(user: User) -> dict[str, Any]:
     return {"name": user.display_name, "unit": user.unit.code, "roles": sorted(r.value for r in user.roles),
-            "email": user.email, "phone": user.phone, "active": user.active}
+            "email": user.email, "phone": user.phone, "wechat_id": user.wechat_id, "active": user.active}
 
 
 def admin_create_user(actor: User, data: Any) -> tuple[User, str | None]:
@@ -187,7 +201,8 @@ def admin_create_user(actor: User, data: Any) -> tuple[User, str | None]:
     try:
         user, password = create_user(values.username, values.unit, values.roles,
                                      display_name=values.name or "", password=values.password,
-                                     email=values.email or "", phone=values.phone or "", actor=actor,
+                                     email=values.email or "", phone=values.phone or "",
+                                     wechat_id=values.wechat_id or "", actor=actor,
                                      check_strength=True, set_by_other=True)
     except Invalid as error:
         if error.fields and "role" in error.fields:
@@ -197,7 +212,8 @@ def admin_create_user(actor: User, data: Any) -> tuple[User, str | None]:
 
 
 def update_user(actor: User, username: str, data: Any) -> User:
-    """PUT /users/{username} (admin): any of name, unit, roles, email, phone, active; audited before/after.
+    """PUT /users/{username} (admin): any of name, unit, roles, email, phone, wechat_id, active; audited
+    before/after.
 
     Deactivation ends the person's sessions and revokes their tokens for good (a reactivated person gets
     new ones from an admin: a token handed to an integration must not come back by itself). An admin cannot
@@ -229,6 +245,10 @@ def update_user(actor: User, username: str, data: Any) -> User:
     phone = values.phone
     if phone is not None and not valid_phone(phone.strip()):
         fields["phone"] = _("格式不正确")
+    wechat_id = values.wechat_id.strip() if values.wechat_id is not None else None
+    wechat_problem = wechat_id_problem(wechat_id) if wechat_id is not None else None
+    if wechat_problem:
+        fields["wechat_id"] = wechat_problem
     active = values.active if "active" in given else None
     if active is False and user.id == actor.id:
         fields["active"] = _("不能停用自己的账户")
@@ -248,6 +268,8 @@ def update_user(actor: User, username: str, data: Any) -> User:
         user.email = email.strip()
     if phone is not None:
         user.phone = phone.strip()
+    if wechat_id is not None:
+        user.wechat_id = wechat_id or None
     if isinstance(active, bool) and active != user.active:
         user.active = active
         if not active:
@@ -354,6 +376,23 @@ def change_password(user_id: int, current: str, new: str) -> User:
     user.end_sessions()
     audit.record(user, "user.password_change", user, before=before,
                  after={"session_epoch": user.session_epoch, "must_change_password": False})
+    db.session.commit()
+    return user
+
+
+def set_wechat_id(user_id: int, value: str) -> User:
+    """A person's own WeChat ID (/account), where previews of articles go; empty clears it. Audited."""
+    begin_write()
+    user = db.session.get(User, user_id)
+    assert user is not None
+    wechat_id = value.strip()
+    problem = wechat_id_problem(wechat_id)
+    if problem:
+        raise Invalid(problem, fields={"wechat_id": problem})
+    before = user.wechat_id
+    user.wechat_id = wechat_id or None
+    if user.wechat_id != before:
+        audit.record(user, "user.update", user, before={"wechat_id": before}, after={"wechat_id": user.wechat_id})
     db.session.commit()
     return user
 

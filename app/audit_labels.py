@@ -79,6 +79,21 @@ ACTIONS: dict[str, LazyString] = {
     "notification_send.failed": _lp("audit", "通知副本发送失败"),
     "case.deadlines_moved": _lp("audit", "按工作日历调整时限"),
     "calendar.update": _lp("audit", "修改工作日历"),
+    # WeChat mass send (interface §14): a waiting statement switched, a preview, the mass sends' steps
+    "statement.wechat_mode": _lp("audit", "改为发布（不再等待群发名额）"),
+    "statement.wechat_preview": _lp("audit", "发送微信预览"),
+    "wechat_mass.regrouped": _lp("audit", "群发文章重新排序"),
+    "wechat_mass.submitting": _lp("audit", "提交群发"),
+    "wechat_mass.accepted": _lp("audit", "微信已接受群发"),
+    "wechat_mass.finished": _lp("audit", "群发完成"),
+    "wechat_mass.recorded": _lp("audit", "记录群发结果"),
+    "wechat_mass.failed": _lp("audit", "群发失败"),
+    "wechat_mass.no_quota": _lp("audit", "微信答复群发名额已用完"),
+    "wechat_mass.cancelled": _lp("audit", "群发取消（未发出）"),
+    "wechat_mass_item.bundled": _lp("audit", "编入群发"),
+    "wechat_mass_item.requeued": _lp("audit", "重新等待群发名额"),
+    "wechat_mass_item.switched": _lp("audit", "改为发布"),
+    "wechat_mass_item.withdrawn": _lp("audit", "退出群发"),
 }
 
 #: `delivery.<channel>.<step>` and `delivery.<step>`: one channel's delivery of a statement.
@@ -123,6 +138,9 @@ OBJECT_TYPES: dict[str, LazyString] = {
     "upwardreport": _lp("audit", "归口报送"),
     "notificationsend": _lp("audit", "通知副本"),
     "calendar": _lp("audit", "工作日历"),
+    "masssend": _lp("audit", "群发"),
+    "massitem": _lp("audit", "群发文章"),
+    "preview": _lp("audit", "微信预览"),
 }
 
 

@@ -32,6 +32,8 @@ class UserCreate(Body):
                      Msg(lambda: _("应为角色列表，例如 [\"drafter\"]"), too_short=lambda: _("至少需要一个角色"))]
     email: Annotated[str | None, Field(max_length=254)] = None
     phone: Annotated[str | None, Field(max_length=32)] = None
+    wechat_id: Annotated[str | None, Field(max_length=64, description="the person's own WeChat ID, where article "
+                                                                      "previews are sent (interface §14)")] = None
     password: Annotated[str | None, Field(min_length=8, max_length=256), Msg(lambda: _("密码 8–256 个字符"))] = None
 
 
@@ -47,6 +49,8 @@ class UserUpdate(Body):
                          too_short=lambda: _("至少需要一个角色"))] = None  # type: ignore[assignment]
     email: Annotated[str | None, Field(max_length=254), Msg(lambda: _("格式不正确"))] = None
     phone: Annotated[str | None, Field(max_length=32), Msg(lambda: _("格式不正确"))] = None
+    wechat_id: Annotated[str | None, Field(max_length=64, description="\"\" clears it"),
+                         Msg(lambda: _("微信号应为 6–20 个字符，以字母开头，只能包含字母、数字、下划线和减号"))] = None
     active: Annotated[StrictBool, Msg(lambda: _("应为 true 或 false"))] = None  # type: ignore[assignment]
 
 
@@ -59,6 +63,7 @@ class UserOut(Out):
     roles: list[RoleName]
     email: str
     phone: str
+    wechat_id: str | None = Field(None, description="the person's own WeChat ID (interface §14)")
     active: bool
     must_change_password: bool
     created_at: datetime

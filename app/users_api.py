@@ -49,7 +49,7 @@ def create_user() -> tuple[Response, int]:
 @bp.put("/users/<username>")
 @operation("Change a user (admin)", body=UserUpdate, responses={200: UserOut}, errors=(403,))
 def update_user(username: str) -> Response:
-    """Change any of name, unit, roles, email, phone, active (admin); never a deletion."""
+    """Change any of name, unit, roles, email, phone, wechat_id, active (admin); never a deletion."""
     return jsonify(accounts.user_json(accounts.update_user(_admin(), username, json_body())))
 
 

@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 import werkzeug
-from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -18,7 +33,7 @@ from sqlalchemy import and_, func, or_, select, text
 from app import paging, params, prg
 from app.errors import HuiyingError, Invalid
 from app.extensions import db, get_redis
-from app.models import Role, Unit
+from app.models import Role, Unit, User
 from app.paging import Cut
 from publishing import checkpoints, corrections, ledger, queues, services
 from publishing.models import Delivery, DeliveryState, Release
@@ -231,6 +246,23 @@ def record() -> str | werkzeug.Response:
                            head=head, checkpoint=checkpoints.latest_stored(), key=checkpoints.public_key_info())
 
 
+@dataclass(frozen=True)
+class DeskPanel:
+    """A section a package above adds to /desk (WeChat's mass-send quota): its template, and what the template
+    needs, from the person looking (as `panel`)."""
+
+    template: str
+    context: Callable[[User], dict[str, Any]]
+
+
+_DESK_PANELS = "huiying_desk_panels"
+
+
+def add_desk_panel(app: Flask, panel: DeskPanel) -> None:
+    """Register a /desk section (a package's `init_app` calls this); shown after the scheduled releases."""
+    app.extensions.setdefault(_DESK_PANELS, []).append(panel)
+
+
 def _require_desk() -> None:
     if not current_user.has_role(Role.OFFICE, Role.LEADER, Role.ADMIN):
         abort(403)
@@ -239,7 +271,8 @@ def _require_desk() -> None:
 @bp.get("/desk")
 @login_required
 def desk() -> str:
-    """The office's publishing desk: queue depths, failed deliveries, recent publications."""
+    """The office's publishing desk: scheduled releases, the panels of the packages above (the mass-send
+    quota), queue depths, failed deliveries, recent publications."""
     _require_desk()
     failed = select(Delivery).where(Delivery.state == DeliveryState.FAILED)
     recent = select(Delivery).where(Delivery.published_at.is_not(None))
@@ -261,6 +294,8 @@ def desk() -> str:
         scheduled=db.session.scalars(scheduled.order_by(Release.go_live_at).limit(100)).all(),
         in_flight=db.session.scalar(select(func.count(Delivery.id)).where(
             Delivery.state.in_([DeliveryState.PENDING, DeliveryState.SENDING]))),
+        panels=[(p.template, p.context(current_user._get_current_object()))
+                for p in current_app.extensions.get(_DESK_PANELS, [])],
     )
 
 

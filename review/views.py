@@ -110,13 +110,17 @@ def statements() -> str:
 
 # Editor ---------------------------------------------------------------------------------------
 
-EDITOR_FIELDS = ("title", "digest", "body", "priority", "channels", "go_live_at", "agencies", "case_ids")
+EDITOR_FIELDS = ("title", "digest", "body", "priority", "channels", "go_live_at", "agencies", "case_ids",
+                 "wechat_mode", "comments_open")
 
 
 def _typed(form: MultiDict[str, str]) -> dict[str, Any]:
-    """What the person typed, as the editor shows it again."""
+    """What the person typed, as the editor shows it again. `comments_open` is None when the form had no
+    WeChat part (no WeChat channel here): then the statement keeps what it had."""
     values: dict[str, Any] = {name: form.get(name, "") for name in EDITOR_FIELDS}
     values["channels"] = form.getlist("channels")
+    values["wechat_mode"] = form.get("wechat_mode") or "publish"
+    values["comments_open"] = "1" in form.getlist("comments_open") if "comments_open" in form else None
     return values
 
 
@@ -129,6 +133,7 @@ def _stored(st: Statement) -> dict[str, Any]:
         "title": rev.title, "digest": rev.digest, "body": rev.body, "priority": st.priority,
         "channels": list(st.channels), "go_live_at": go_live.strftime("%Y-%m-%dT%H:%M") if go_live else "",
         "agencies": "\n".join(st.agencies), "case_ids": ", ".join(str(i) for i in st.case_ids),
+        "wechat_mode": st.wechat_mode, "comments_open": st.comments_open,
     }
 
 
@@ -139,8 +144,12 @@ def _case_ids(raw: str) -> list[int | str]:
 
 
 def _statement_data(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The editor's values shaped like the JSON API body (interface §3 POST /statements)."""
-    return {
+    """The editor's values shaped like the JSON API body (interface §3 POST /statements, §14 wechat_mode).
+
+    The WeChat mode goes only with the WeChat channel chosen: unticking WeChat leaves the choice behind (the
+    service then publishes), rather than refusing a mass send without WeChat.
+    """
+    data = {
         "title": values["title"],
         "digest": values["digest"],
         "body": values["body"].replace("\r\n", "\n"),
@@ -150,6 +159,11 @@ def _statement_data(values: Mapping[str, Any]) -> dict[str, Any]:
         "agencies": [line.strip() for line in values["agencies"].splitlines() if line.strip()],
         "case_ids": _case_ids(values.get("case_ids", "")),
     }
+    if Channel.WECHAT.value in data["channels"] and values.get("wechat_mode"):
+        data["wechat_mode"] = values["wechat_mode"]
+    if values.get("comments_open") is not None:
+        data["comments_open"] = bool(values["comments_open"])
+    return data
 
 
 def _editor(st: Statement | None, values: Mapping[str, Any], *, error: HuiyingError | None = None,
@@ -159,7 +173,7 @@ def _editor(st: Statement | None, values: Mapping[str, Any], *, error: HuiyingEr
     linked = list(db.session.scalars(select(Case).where(Case.id.in_(visible)).order_by(Case.id))) if visible else []
     return render_template(
         "review/editor.html", st=st, values=values, error=error, fields=(error.fields or {}) if error else {},
-        preview=preview, priorities=list(Priority),
+        preview=preview, priorities=list(Priority), editor_fields=EDITOR_FIELDS,
         channels=[Channel(c) for c in available_channels()], linked_cases=linked,
     ), status
 
@@ -204,7 +218,7 @@ def new() -> Response | tuple[str, int]:
         empty = {"title": "", "digest": "", "body": "",
                  "priority": priority if priority in {p.value for p in Priority} else Priority.NORMAL.value,
                  "channels": available_channels(), "go_live_at": "", "agencies": "",
-                 "case_ids": str(case_id or "")}
+                 "case_ids": str(case_id or ""), "wechat_mode": "publish", "comments_open": True}
         copy = params.optional_row_id(request.args.get("copy"), "copy", _("回应稿编号有误"))
         if copy:  # 以此稿重新起草: a statement stopped before it went out
             source = services.get_statement(user, copy)

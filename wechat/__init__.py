@@ -23,6 +23,9 @@ def init_app(app: Flask) -> None:
         raise ValueError(f"WECHAT_ACCOUNT_TYPE must be subscription or service, not "
                          f"{app.config.get('WECHAT_ACCOUNT_TYPE')!r}")
     app.register_blueprint(api.bp)
+    from wechat import pages
+
+    pages.init_app(app)  # the mode, the quota and 发到我的微信预览 on the review and publishing pages
     # statements waiting for the mass-send quota go out within 60 s of a new period (interface §14)
     periodic.register(app, "mass send", quota.open_period)
     from review import checks

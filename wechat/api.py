@@ -10,20 +10,13 @@ from flask import Response, jsonify
 from flask_babel import gettext as _
 from pydantic import Field, StringConstraints
 
-from app import audit
 from app.api import actor, api_blueprint, json_body
-from app.errors import Forbidden, WrongState
-from app.extensions import db
-from app.models import Role
 from app.openapi import Out, operation
 from app.timeutil import iso
-from app.tx import begin_write
 from app.validation import Body, Msg, parse
-from review.models import Statement
 from review.schemas import StatementOut
 from review.serialize import statement_json
-from review.services import get_statement
-from wechat import phone_preview, quota
+from wechat import modes, phone_preview, quota
 
 bp = api_blueprint("wechat_api", __name__)
 
@@ -71,19 +64,7 @@ def quota_status() -> Response:
 def wechat_mode(statement_id: int) -> Response:
     me = actor()
     parse(WechatModeIn, json_body())
-    begin_write()
-    st = get_statement(me, statement_id, for_update=True)
-    if not (me.has_role(Role.OFFICE) or (me.has_role(Role.LEADER) and me.unit_id == st.unit_id)):
-        raise Forbidden(_("只有本单位领导或办公室可以改为发布"))
-    if not quota.switch_to_publish(me, st):
-        raise WrongState(_("该回应没有在等待群发名额，不能改为发布"))
-    audit.record(me, "statement.wechat_mode", st, before={"wechat_mode": st.wechat_mode},
-                 after={"wechat_mode": "publish"})
-    st.wechat_mode = "publish"
-    db.session.commit()
-    found = db.session.get(Statement, statement_id)
-    assert found is not None
-    return jsonify(statement_json(found))
+    return jsonify(statement_json(modes.switch_to_publish(me, statement_id)))
 
 
 @bp.post("/statements/<int:statement_id>/wechat-preview")

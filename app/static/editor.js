@@ -221,12 +221,15 @@
   // What is typed, kept in this browser: per statement and revision, so an older copy never overwrites a newer text.
   var key = "huiying:draft:" + form.dataset.autosaveKey;
   var notice = document.getElementById("autosave");
-  var names = ["title", "digest", "body", "priority", "go_live_at", "agencies", "case_ids"];
+  // wechat_mode: radio buttons, whose RadioNodeList reads and sets the checked one by its value
+  var names = ["title", "digest", "body", "priority", "go_live_at", "agencies", "case_ids", "wechat_mode"];
+  var comments = form.querySelector('input[type="checkbox"][name="comments_open"]');
   function snapshot() {
     var out = {};
     names.forEach(function (n) { var el = form.elements[n]; if (el) out[n] = el.value; });
     out.channels = Array.prototype.filter.call(form.querySelectorAll('input[name="channels"]'),
       function (b) { return b.checked; }).map(function (b) { return b.value; });
+    if (comments) out.comments_open = comments.checked;
     return out;
   }
   function same(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
@@ -235,6 +238,7 @@
     Array.prototype.forEach.call(form.querySelectorAll('input[name="channels"]'), function (b) {
       b.checked = (saved.channels || []).indexOf(b.value) >= 0;
     });
+    if (comments && saved.comments_open !== undefined) comments.checked = saved.comments_open;
     ["title", "digest", "body"].forEach(function (n) { if (form.elements[n]) changed(form.elements[n]); });
     form.dispatchEvent(new Event("change", {bubbles: true}));
   }

@@ -81,11 +81,19 @@ def test_main_pages_have_no_serious_violations(app: Flask, server: str, page: An
     waiting = cast.drafter.post("/statements", {"title": "关于玉米品种的说明", "body": "经核实，不实。",
                                                 "agencies": ["河南省农业农村厅"]}).get_json()
     cast.drafter.post(f"/statements/{waiting['id']}/submit")
+    # a mass send (群发) at the leader's stage: the mode and the quota in the release plan, the phone preview
+    pushed = cast.drafter.post("/statements", {"title": "关于小麦赤霉病的说明", "body": "经核实，不实。",
+                                               "channels": ["portal", "wechat"], "wechat_mode": "mass_send"}).get_json()
+    cast.drafter.post(f"/statements/{pushed['id']}/submit")
+    assert expert.post(f"/statements/{pushed['id']}/reviews", {
+        "revision_hash": pushed["revision"]["hash"], "stage": "expert", "decision": "approve"}).status_code == 201
 
     pages = {
         None: ["/login", "/releases", f"/releases/{published['id']}"],
-        "drafter_a": ["/", "/statements/new", f"/statements/{waiting['id']}", f"/statements/{published['id']}"],
+        "drafter_a": ["/", "/statements/new", f"/statements/{waiting['id']}", f"/statements/{published['id']}",
+                      "/account", f"/statements/{pushed['id']}/edit"],
         "expert_a": [f"/statements/{waiting['id']}", "/delegations"],
+        "leader_a": [f"/statements/{pushed['id']}"],
         "office": ["/cases", f"/cases/{case['id']}", "/desk", "/reports"],
     }
     found: list[str] = []

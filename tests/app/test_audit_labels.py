@@ -16,6 +16,7 @@ from cases.rules import CASE_FLOW
 from publishing.lifecycle import DELIVERY
 from review.lifecycle import STATEMENT
 from tests.app.test_admin import Institution, sign_in
+from wechat.lifecycle import MASS_ITEM, MASS_SEND
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("app", "review", "publishing", "cases", "reports", "wechat")
@@ -41,7 +42,7 @@ def written_actions() -> set[str]:
                     for name in re.findall(r"\{([^}]+)\}", code):
                         codes = [c.replace("{" + name + "}", v) for c in codes for v in PLACEHOLDERS[name]]
                 found.update(codes)
-    tables: tuple[Transitions, ...] = (STATEMENT, DELIVERY, CASE_FLOW, SEND)
+    tables: tuple[Transitions, ...] = (STATEMENT, DELIVERY, CASE_FLOW, SEND, MASS_SEND, MASS_ITEM)
     for table in tables:
         for event in table.events:
             code = table.action_template(event)
