@@ -10,6 +10,7 @@ from flask.json.provider import DefaultJSONProvider
 
 from app import config, errors
 from app.extensions import babel, csrf, db, login, migrate
+from app.session_cookie import PageSessionInterface
 
 LOCALES = ("zh_Hans_CN", "en")
 
@@ -35,6 +36,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app: the kernel (configuration, extensions, people, sign-in, administration), then every package
     above it through the shell (`huiying.compose`)."""
     app = Flask(__name__, instance_path=os.environ.get("HUIYING_INSTANCE") or None, instance_relative_config=True)
+    app.session_interface = PageSessionInterface()
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(config.from_environment(app.instance_path))
     if overrides:

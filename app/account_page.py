@@ -88,8 +88,9 @@ def page() -> Response | tuple[str, int]:
 
 
 def _is_asset(endpoint: str | None) -> bool:
-    """Styles, scripts and the icon: fetched beside every page, they must not load the person (Flask-Login would
-    mark the session not fresh and send it back, overwriting the cookie the page itself just set: its CSRF token)."""
+    """Styles, scripts and the icon: fetched beside every page, they need not load the person (a query each; and a
+    signed-in session met from another address would be marked not fresh and sent back beside the page's own
+    cookie; app.session_cookie keeps such answers from writing the session in browsers that say what they fetch)."""
     return endpoint is not None and (endpoint in ("static", "pages.favicon") or endpoint.endswith(".static"))
 
 

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 import redis
 from flask import current_app, has_request_context, request
 from flask_babel import Babel
-from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.model import Model as _FlaskModel
@@ -16,6 +15,8 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase
+
+from app.session_cookie import PersonLoginManager
 
 
 class Base(DeclarativeBase):
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 else:
     Model = db.Model
 migrate = Migrate()
-login = LoginManager()
+login = PersonLoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 

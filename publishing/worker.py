@@ -6,18 +6,19 @@ import logging
 from typing import Any
 
 from flask import Flask
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.job import Job
 
 from app import periodic
 from app.extensions import db, get_redis
 from app.notifications import outgoing
+from app.worker import InProcessWorker
 from publishing.queues import JOB_TIMEOUT, QUEUE_NAMES
 
 log = logging.getLogger(__name__)
 
 
-class ReleaseWorker(SimpleWorker):
+class ReleaseWorker(InProcessWorker):
     """Runs jobs in-process (no fork per job) inside the preloaded app's context.
 
     Every ~30 s, and at start, the sweeper re-enqueues deliveries whose job RQ lost: the outbox rows,
@@ -35,16 +36,6 @@ class ReleaseWorker(SimpleWorker):
         # dequeue blocks for worker_ttl - 15 s, so maintenance (and the sweep) runs every `interval` s
         super().__init__(queues, connection=connection, maintenance_interval=interval,
                          worker_ttl=interval + 15, **kwargs)
-
-    def subscribe(self) -> None:
-        """RQ's command channel, listened to with a 1 s poll instead of RQ's 60 s: redis-py's listener thread
-        waits that long for a subscription again once the worker has unsubscribed, and RQ joins it when the
-        worker stops, so a stopping worker (a deploy, a burst run) could hang for a minute."""
-        self.pubsub = self.connection.pubsub()
-        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
-        # RQ sets the attribute to None unannotated, so mypy takes None for its type; RQ's own subscribe assigns this
-        self.pubsub_thread = self.pubsub.run_in_thread(  # type: ignore[assignment]
-            sleep_time=1, daemon=True, exception_handler=self._pubsub_exception_handler)
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         with self.app.app_context():

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from flask import Flask
-from rq import SimpleWorker
 from sqlalchemy import func, select, update
 
 from app import accounts
@@ -26,6 +25,7 @@ from app.notifications.models import Notification, NotificationSend
 from app.signing import sign
 from app.timeutil import utcnow
 from app.tx import begin_write
+from app.worker import InProcessWorker
 from tests.factories import Api, Person, unit, user
 from tests.review.test_web import Browser, text
 
@@ -250,7 +250,7 @@ def work_notify_queue(app: Flask) -> None:
     """What `huiying worker` does for the `notify` queue: run its jobs in the app."""
     with app.app_context():
         q = outgoing.queue()
-        SimpleWorker([q], connection=q.connection).work(burst=True)
+        InProcessWorker([q], connection=q.connection).work(burst=True)
 
 
 def test_email_reaches_a_real_smtp_server(app: Flask, cast: dict[str, Person], mailbox: Mailbox) -> None:
