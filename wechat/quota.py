@@ -51,8 +51,6 @@ MAX_ARTICLES = 8
 SPENDING = (MassState.RESERVED, MassState.SUBMITTING, MassState.SENDING, MassState.SENT)
 #: The `mid` of a mass-sent article's URL: its msg_data_id.
 MID = re.compile(r"[?&]mid=(\d+)")
-#: How long one member's worker drives a mass send before another may take over.
-DRIVE_LEASE = timedelta(seconds=60)
 
 
 def mid_of(url: str) -> str | None:
@@ -300,14 +298,16 @@ def member_drafts(delivery_ids: list[int]) -> dict[int, str | None]:
 
 
 def drive(mass_send_id: int) -> str | None:
-    """Take the mass send for one step (a lease, so two members' workers never call WeChat at once)."""
+    """Take the mass send for one step: a lease as long as a delivery's claim (DELIVERY_LEASE_SECONDS), so two
+    members' workers do not call WeChat at once, and a worker that died holding it is replaced as soon as its
+    claim would be. Should two overlap all the same, the clientmsgid keeps it one push."""
     token = str(uuid.uuid4())
     now = utcnow()
     begin_write()
     taken = db.session.execute(
         update(MassSend).where(MassSend.id == mass_send_id,
                                (MassSend.driver_until.is_(None)) | (MassSend.driver_until < now))
-        .values(driver_token=token, driver_until=now + DRIVE_LEASE)
+        .values(driver_token=token, driver_until=now + outbox.lease())
     ).rowcount
     db.session.commit()
     return token if taken == 1 else None
