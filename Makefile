@@ -23,10 +23,10 @@ run: $(STAMP)
 test: $(STAMP)
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium missing: browser tests will skip outside CI"; }
 	@test -f tests/axe/node_modules/axe-core/axe.min.js || { command -v npm >/dev/null 2>&1 && (cd tests/axe && npm ci --no-audit --no-fund --silent) || echo "npm missing: the accessibility pass will skip outside CI"; }
-	$(BIN)/ruff check app cases review publishing wechat reports huiying tests bench
+	$(BIN)/ruff check app cases review publishing interaction wechat reports huiying tests bench
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
-	$(BIN)/vulture app cases review publishing wechat reports huiying --min-confidence 80
+	$(BIN)/vulture app cases review publishing interaction wechat reports huiying --min-confidence 80
 	$(PYTEST) --durations=25
 
 # The edit loop: everything but the browser and real-worker tests.
@@ -34,10 +34,10 @@ test-fast: $(STAMP)
 	$(PYTEST) -m 'not browser and not slow'
 
 lint: $(STAMP)
-	$(BIN)/ruff check app cases review publishing wechat reports huiying tests bench
+	$(BIN)/ruff check app cases review publishing interaction wechat reports huiying tests bench
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
-	$(BIN)/vulture app cases review publishing wechat reports huiying --min-confidence 80
+	$(BIN)/vulture app cases review publishing interaction wechat reports huiying --min-confidence 80
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.review_api

@@ -282,6 +282,7 @@ def audit_page() -> tuple[str, int]:
 ROLE_NAMES = {
     Role.DRAFTER.value: _l("起草人"), Role.EXPERT.value: _l("专家"), Role.LEADER.value: _l("领导"),
     Role.OFFICE.value: _l("院办公室"), Role.ADMIN.value: _l("管理员"),
+    Role.INTEGRATION.value: _l("系统接入"),
 }
 
 

@@ -6,16 +6,16 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, g, request
+from flask import Blueprint, Flask, current_app, g, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
-from app.errors import Forbidden, HuiyingError, Invalid, TooLarge, Unauthenticated
+from app.errors import Forbidden, HuiyingError, Invalid, TooLarge, Unauthenticated, WrongRole
 from app.extensions import csrf, db
-from app.models import ApiToken, User, hash_token
+from app.models import ApiToken, Role, User, hash_token
 from app.paging import Cut
 from app.security import json_problem
 from app.timeutil import utcnow
@@ -24,6 +24,17 @@ from app.tx import begin_write
 MAX_JSON_BYTES = 1024 * 1024
 TOKEN_USE_RESOLUTION = timedelta(minutes=1)
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_INTEGRATION_KEY = "huiying_integration_endpoints"
+
+
+def allow_integration(app: Flask, *endpoints: str) -> None:
+    """Declare the endpoints an `integration` token may call (interface §15: only `POST /interactions`)."""
+    app.extensions.setdefault(_INTEGRATION_KEY, set()).update(endpoints)
+
+
+def integration_only(user: User) -> bool:
+    """A person (another system's account) whose only role is `integration`: allowed nothing else."""
+    return user.roles == {Role.INTEGRATION}
 
 
 def _bearer_user() -> User | None:
@@ -68,6 +79,8 @@ def actor() -> User:
                 csrf.protect()
             except CSRFError:
                 raise Forbidden(_("缺少或无效的 CSRF 令牌（请求头 X-CSRFToken）")) from None
+    if integration_only(user) and request.endpoint not in current_app.extensions.get(_INTEGRATION_KEY, set()):
+        raise WrongRole(_("系统接入令牌只能提交互动留言"))
     g.actor = user
     return user
 

@@ -66,7 +66,7 @@ def record_row(
 #: The contract's object types and the model each is recorded under.
 OBJECT_TYPES = {"statement": "statement", "case": "case", "user": "user", "unit": "unit", "token": "apitoken",
                 "terms": "terms", "delivery": "delivery", "settings": "setting", "delegation": "delegation",
-                "calendar": "calendar"}
+                "calendar": "calendar", "interaction": "interaction"}
 _CONTRACT_TYPE = {stored: name for name, stored in OBJECT_TYPES.items()}
 EXPORT_LIMIT = 50_000
 

@@ -27,7 +27,7 @@ from wtforms.validators import DataRequired, Length
 from app import audit, sessions
 from app.errors import Forbidden
 from app.extensions import db, get_redis, login
-from app.models import User
+from app.models import Role, User
 from app.security import MAX_ID
 from app.tx import begin_write
 
@@ -207,7 +207,8 @@ def authenticate(username: str, password: str) -> User | None:
     if user is None:
         check_password_hash(_dummy_hash(), password)
         return None
-    if user.check_password(password) and user.active:
+    # another system's account (role `integration` alone) has a token, never a session (interface §15)
+    if user.check_password(password) and user.active and user.roles != {Role.INTEGRATION}:
         return user
     return None
 

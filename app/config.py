@@ -41,6 +41,8 @@ def from_environment(instance_path: str) -> dict[str, object]:
         "NOTIFY_WEBHOOK_SECRET": env.get("NOTIFY_WEBHOOK_SECRET", ""),
         # Case clocks by level (interface §8), e.g. {"4": {"response": "5wd"}}; unset = 61号/80号 defaults.
         "CASE_DEADLINES": env.get("CASE_DEADLINES") or None,
+        # Interaction clocks by channel (interface §15), e.g. {"wechat_comment": "1wd"}; unset = §15's defaults.
+        "INTERACTION_DEADLINES": env.get("INTERACTION_DEADLINES") or None,
         "WECHAT_APP_ID": env.get("WECHAT_APP_ID") or None,
         # The built-in sandbox of the WeChat API (interface §13): served only when asked for, never with a real account.
         "WECHAT_SANDBOX": _bool(env.get("WECHAT_SANDBOX"), False),

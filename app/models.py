@@ -27,6 +27,8 @@ class Role(enum.StrEnum):
     LEADER = "leader"
     OFFICE = "office"
     ADMIN = "admin"
+    #: Another system's token (a portal's message box, the hotline): may only post interactions (interface §15).
+    INTEGRATION = "integration"
 
 
 #: A unit's spokespersons (新闻发言人), in the order the register lists them.

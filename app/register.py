@@ -82,6 +82,11 @@ def people(unit: Unit, *kinds: str) -> list[User]:
     return list(found.values())
 
 
+def office_people() -> list[User]:
+    """The active people of the office (of every unit): who hears of what belongs to no unit yet."""
+    return [u for u in _with_role(Role.OFFICE, None) if u.active]
+
+
 def valid_phone(value: str) -> bool:
     """An empty value, or a phone number as people write one (0371-65711111, +86 138 0013 8000 …)."""
     return value == "" or (len(value) <= 32 and PHONE_RE.match(value) is not None)

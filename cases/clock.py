@@ -13,14 +13,14 @@ import functools
 import json
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import chinese_calendar
 from flask import current_app
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Row, Select, func, select, text, update
 
 from app import notifications, register, settings
 from app.extensions import db
@@ -160,18 +160,44 @@ def deadline_table() -> dict[int, dict[str, str]]:
     return table
 
 
-def alert_moment(deadline: Deadline, threshold: int) -> datetime:
-    """When `threshold` per cent of the deadline's time has gone."""
-    return deadline.started_at + (deadline.due_at - deadline.started_at) * threshold / 100
+class Clock(Protocol):
+    """Anything that runs a clock the sweep announces: a case's `Deadline`, an interaction (interface §15).
+
+    `alerted` is the last threshold announced, `next_alert_at` the moment of the next one (None: nothing left
+    to announce); both move on only in the transaction that creates the notices they stand for."""
+
+    started_at: datetime
+    due_at: datetime
+    alerted: int
+    next_alert_at: datetime | None
+
+
+def alert_moment(clock: Clock, threshold: int) -> datetime:
+    """When `threshold` per cent of the clock's time has gone."""
+    return clock.started_at + (clock.due_at - clock.started_at) * threshold / 100
+
+
+def next_alert(clock: Clock, thresholds: Sequence[int] = THRESHOLDS, *, running: bool = True) -> None:
+    """Point `next_alert_at` at the next of `thresholds` not yet announced; None when none remains or the clock
+    has stopped (`running` false)."""
+    upcoming = [t for t in thresholds if t > clock.alerted] if running else []
+    clock.next_alert_at = alert_moment(clock, upcoming[0]) if upcoming else None
+
+
+def crossed(clock: Clock, now: datetime, thresholds: Sequence[int] = THRESHOLDS) -> list[int]:
+    """The thresholds the clock has crossed by `now` and not yet announced, in order; moves `alerted` and
+    `next_alert_at` on past them. The caller creates one notice per threshold in the same transaction."""
+    done = [t for t in thresholds if t > clock.alerted and alert_moment(clock, t) <= now]
+    if done:
+        clock.alerted = done[-1]
+    next_alert(clock, thresholds)
+    return done
 
 
 def schedule_alerts(deadline: Deadline) -> None:
     """Point `next_alert_at` at the next threshold not yet announced, or None when none remains."""
-    if deadline.met_at is not None or deadline.superseded_at is not None or deadline.waived_at is not None:
-        deadline.next_alert_at = None
-        return
-    upcoming = [t for t in THRESHOLDS if t > deadline.alerted]
-    deadline.next_alert_at = alert_moment(deadline, upcoming[0]) if upcoming else None
+    next_alert(deadline, running=deadline.met_at is None and deadline.superseded_at is None
+               and deadline.waived_at is None)
 
 
 def meets(kind: str, form: str) -> bool:
@@ -276,13 +302,11 @@ def announce(deadline: Deadline, case: Case, now: datetime,
     """The notices of every threshold the clock has crossed by `now` and not yet announced, each once; moves
     `alerted` and `next_alert_at` on with them. `audiences` caches the people per (unit, threshold)."""
     notices = []
-    for threshold in THRESHOLDS:
-        if threshold > deadline.alerted and alert_moment(deadline, threshold) <= now:
-            key = (case.lead_unit_id, threshold)
-            if key not in audiences:
-                audiences[key] = register.people(case.lead_unit, *AUDIENCE[threshold])
-            notices.append(_notice(deadline, case, threshold, audiences[key]))
-            deadline.alerted = threshold
+    for threshold in crossed(deadline, now):
+        key = (case.lead_unit_id, threshold)
+        if key not in audiences:
+            audiences[key] = register.people(case.lead_unit, *AUDIENCE[threshold])
+        notices.append(_notice(deadline, case, threshold, audiences[key]))
     schedule_alerts(deadline)
     return notices
 
@@ -300,26 +324,38 @@ def sweep(now: datetime | None = None) -> int:
     notification's unique key (`deadline:{id}:{threshold}`, recipient) makes each announcement once,
     and `alerted` only moves on in the same transaction as the notifications it stands for.
     """
+    audiences: dict[tuple[int, int], list[User]] = {}  # one lookup per unit and threshold, not per clock
+
+    def due(now: datetime) -> Select[tuple[Deadline, Case]]:
+        return (select(Deadline, Case).join(Case, Case.id == Deadline.case_id)
+                .where(Deadline.next_alert_at <= now).order_by(Deadline.next_alert_at, Deadline.id)
+                .with_for_update(of=Deadline, skip_locked=True))
+
+    def handle(row: Row[tuple[Deadline, Case]], now: datetime) -> list[Notice]:
+        deadline, case = row
+        if not case.is_open:
+            deadline.next_alert_at = None
+            return []
+        return announce(deadline, case, now, audiences)
+
+    return sweep_clocks(due, handle, now)
+
+
+def sweep_clocks(due: Callable[[datetime], Select[Any]], handle: Callable[[Any, datetime], list[Notice]],
+                 now: datetime | None = None) -> int:
+    """The sweep's loop, for every kind of clock: `due(now)` selects (and locks, skipping locked rows) the rows
+    whose next alert has come; `handle(row, now)` moves a row's clock on and returns its notices. Chunks of
+    SWEEP_CHUNK rows, each one short write transaction with one batched insert of its notifications; returns
+    how many were created. The notification's unique (key, recipient) makes each announcement once."""
     now = now or utcnow()
     created = 0
-    audiences: dict[tuple[int, int], list[User]] = {}  # one lookup per unit and threshold, not per clock
     while True:
         begin_write()
-        rows = db.session.execute(
-            select(Deadline, Case)
-            .join(Case, Case.id == Deadline.case_id)
-            .where(Deadline.next_alert_at <= now)
-            .order_by(Deadline.next_alert_at, Deadline.id)
-            .limit(SWEEP_CHUNK)
-            .with_for_update(of=Deadline, skip_locked=True)
-        ).all()
+        rows = db.session.execute(due(now).limit(SWEEP_CHUNK)).all()
         notices: list[Notice] = []
         with db.session.no_autoflush:
-            for deadline, case in rows:
-                if not case.is_open:
-                    deadline.next_alert_at = None
-                    continue
-                notices += announce(deadline, case, now, audiences)
+            for row in rows:
+                notices += handle(row, now)
         created += notifications.notify_many(notices)
         db.session.commit()
         if len(rows) < SWEEP_CHUNK:

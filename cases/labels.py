@@ -14,7 +14,7 @@ from cases.models import Case, CaseStatus, Deadline, DeadlineKind, DeadlineState
 #: The same names review shows for roles (same message ids, so one translation).
 ROLE = {
     Role.DRAFTER: _l("起草人"), Role.EXPERT: _l("专家"), Role.LEADER: _l("领导"),
-    Role.OFFICE: _l("院办公室"), Role.ADMIN: _l("管理员"),
+    Role.OFFICE: _l("院办公室"), Role.ADMIN: _l("管理员"), Role.INTEGRATION: _l("系统接入"),
 }
 
 STATUS = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -128,12 +128,14 @@ def create(actor: User, data: Any) -> Case:
     return intake(actor, data).case
 
 
-def intake(actor: User, data: Any, *, key: str | None = None, confirmed: bool = True) -> Intake:
+def intake(actor: User, data: Any, *, key: str | None = None, confirmed: bool = True,
+           before_commit: Callable[[Case], None] | None = None) -> Intake:
     """登记 with the intake's safeguards (interface §20): the same `key` within 24 h answers its first case
     instead of making another; `confirmed=False` refuses (SimilarCase) while a same-title case is that recent.
 
     The key is a row unique per (actor, key) written in the case's transaction: of two submits racing with
-    one key, whichever commits second loses the insert and answers the winner's case.
+    one key, whichever commits second loses the insert and answers the winner's case. `before_commit` joins
+    what a caller above adds to the new case's transaction (an interaction escalated to it, interface §15).
     """
     begin_write()
     rules.may_register(actor)
@@ -144,7 +146,7 @@ def intake(actor: User, data: Any, *, key: str | None = None, confirmed: bool = 
         if first is not None:
             return Intake(first, created=False)
     try:
-        return _register(actor, data, key, now, confirmed)
+        return _register(actor, data, key, now, confirmed, before_commit)
     except IntegrityError:
         db.session.rollback()
         first = _keyed_case(actor, key, now) if key is not None else None
@@ -153,7 +155,8 @@ def intake(actor: User, data: Any, *, key: str | None = None, confirmed: bool = 
         return Intake(first, created=False)
 
 
-def _register(actor: User, data: Any, key: str | None, now: datetime, confirmed: bool) -> Intake:
+def _register(actor: User, data: Any, key: str | None, now: datetime, confirmed: bool,
+              before_commit: Callable[[Case], None] | None = None) -> Intake:
     if not actor.has_role(Role.OFFICE) and isinstance(data, Mapping) and isinstance(data.get("units"), list):
         if actor.unit.code not in data["units"]:
             raise WrongUnit(_("只能登记涉及本单位的舆情"))
@@ -183,6 +186,8 @@ def _register(actor: User, data: Any, key: str | None, now: datetime, confirmed:
         "discovered_at": iso(case.discovered_at),
     })
     audit.record(actor, "case.create", case, after={"status": case.status, "units": [u.code for u in values.units]})
+    if before_commit is not None:
+        before_commit(case)
     db.session.commit()
     return Intake(case, similar=similar)
 

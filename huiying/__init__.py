@@ -3,7 +3,7 @@ home page ("my work", every package's work lists), the demo institution and the 
 
 `app.create_app` stays the composition root (`gunicorn 'app:create_app()'`, `flask --app app`, the `huiying`
 command): it sets up the kernel and then calls `compose`, the one import from the kernel upward. The layers, from
-the bottom: app ← cases ← review ← publishing ← wechat ← reports ← huiying (pyproject.toml's import-linter
+the bottom: app ← cases ← review ← publishing ← interaction ← wechat ← reports ← huiying (pyproject.toml's import-linter
 contract, checked by `make lint`).
 """
 
@@ -16,6 +16,7 @@ def compose(app: Flask) -> None:
     """Register every package on `app`, bottom layer first, then the shell's own pages and commands."""
     from cases import init_app as init_cases
     from huiying import cli, home
+    from interaction import init_app as init_interaction
     from publishing import init_app as init_publishing
     from reports import init_app as init_reports
     from review import init_app as init_review
@@ -25,6 +26,7 @@ def compose(app: Flask) -> None:
     init_cases(app)
     init_review(app)
     init_publishing(app)
+    init_interaction(app)
     init_wechat(app)
     init_reports(app)
     home.init_app(app)

@@ -61,5 +61,5 @@ METHOD = Labels({
 VERDICT = Labels({Verdict.APPROVE: _l("同意"), Verdict.REQUEST_CHANGES: _l("退回修改"), Verdict.REJECT: _l("否决")})
 ROLE = Labels({
     Role.DRAFTER: _l("起草人"), Role.EXPERT: _l("专家"), Role.LEADER: _l("领导"),
-    Role.OFFICE: _l("院办公室"), Role.ADMIN: _l("管理员"),
+    Role.OFFICE: _l("院办公室"), Role.ADMIN: _l("管理员"), Role.INTEGRATION: _l("系统接入"),
 })

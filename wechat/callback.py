@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from xml.parsers.expat import ExpatError
 
@@ -24,6 +25,7 @@ from wechatpy.utils import check_signature
 from app import params
 from app.config import SANDBOX_WECHAT_TOKEN, wechat_available
 from app.extensions import get_redis
+from interaction import intake
 from publishing import outbox
 from wechat import client, quota
 
@@ -182,6 +184,23 @@ def _record_mass(event: MassSendJobFinish) -> None:
              f"mass send {found}" if found else "kept until a mass send of ours has this msg_id")
 
 
+def _follower_text(message: dict[str, Any]) -> bool:
+    """A follower's text message (`MsgType=text`) handed to the interaction desk (interface §15): deduplicated
+    there by its MsgId (a unique index, not Redis), `received_at` = its CreateTime. False for anything else or
+    a message already kept."""
+    if message.get("MsgType") != "text":
+        return False
+    openid, msg_id, content = message.get("FromUserName"), message.get("MsgId"), message.get("Content")
+    try:
+        created = int(str(message.get("CreateTime")))
+    except ValueError:
+        return False
+    if not all(isinstance(v, str) and v for v in (openid, msg_id, content)) or not 0 < created < 2**40:
+        return False
+    return intake.receive_follower_message(str(openid), str(msg_id), str(content),
+                                           datetime.fromtimestamp(created, UTC))
+
+
 @bp.get("/wechat/callback")
 def verify() -> Response:
     """The platform's URL check: echo `echostr` when the signature holds."""
@@ -203,6 +222,8 @@ def receive() -> Response:
                 get_redis().delete(f"huiying:wechat:seen:mass:{mass_event.msg_id}:{mass_event.status}")
                 raise
         return Response("success", mimetype="text/plain")
+    if event is None and _follower_text(message):
+        log.info("follower message %s kept for the interaction desk", message.get("MsgId"))
     if event is not None:
         key = f"publish:{event.publish_id}:{event.publish_status}"
     else:

@@ -32,7 +32,7 @@ from tests.conftest import TEST_REDIS_URL, fresh_postgres
 pytestmark = pytest.mark.slow
 
 SOURCE = Path(__file__).resolve().parents[2]
-PACKAGES = ("app", "cases", "review", "publishing", "wechat", "reports", "huiying")
+PACKAGES = ("app", "cases", "review", "publishing", "interaction", "wechat", "reports", "huiying")
 PASSWORD = "deploy-test-passphrase-7Q"
 T = TypeVar("T")
 

@@ -20,7 +20,7 @@ from review.lifecycle import STATEMENT, StatementEvent
 from review.models import Status
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("app", "cases", "review", "publishing", "wechat", "reports")
+PACKAGES = ("app", "cases", "review", "publishing", "interaction", "wechat", "reports")
 #: The door's functions (the table is their second argument, the event their third) and the table's
 #: methods that take an event (the event is their first argument after the state, or their first).
 DOOR_CALLS = {"transition": 2, "transition_where": 2}
@@ -54,7 +54,7 @@ TABLES = tables()
 
 
 def test_the_code_base_declares_a_table_per_aggregate() -> None:
-    assert {t.name for t in TABLES.values()} == {"statement", "delivery", "case", "notification_send"}
+    assert {t.name for t in TABLES.values()} == {"statement", "delivery", "case", "notification_send", "interaction"}
 
 
 @pytest.mark.parametrize("name", sorted(TABLES))
