@@ -320,10 +320,13 @@ def statement_live(statement_id: int) -> Response:
     rel = st.release  # type: ignore[attr-defined]  # the backref publishing.models adds to review's Statement
     if rel is None:
         abort(404)
-    in_flight = st.status in ("approved", "scheduled", "publishing") or any(
-        d.state in (DeliveryState.PENDING, DeliveryState.SENDING) for d in rel.deliveries)
+    unsettled = [d for d in rel.deliveries if d.state in (DeliveryState.PENDING, DeliveryState.SENDING)]
+    in_flight = st.status in ("approved", "scheduled", "publishing") or bool(unsettled)
+    # a statement waiting hours for the next mass-send period is looked at once a minute, not every 3 s
+    waiting = bool(unsettled) and all((d.data or {}).get("waiting_for_quota") for d in unsettled)
     return jsonify({
         "status": st.status, "status_label": status_label(st), "in_flight": in_flight,
+        "poll_seconds": 60 if waiting else 3,
         "html": render_template("publishing/_deliveries.html", st=st, rel=rel),
     })
 

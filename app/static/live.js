@@ -1,4 +1,5 @@
 // Live status on the statement page: re-fetch the publishing block every 3 s while anything is in flight
+// (once a minute while it only waits for the next mass-send period)
 // and patch it in place. Nothing else on the page is touched, so a retraction reason being typed stays.
 (function () {
   "use strict";
@@ -16,7 +17,7 @@
           statusBadge.textContent = data.status_label;
           statusBadge.className = "status status-" + data.status;
         }
-        if (data.in_flight) { setTimeout(tick, 3000); }
+        if (data.in_flight) { setTimeout(tick, 1000 * (data.poll_seconds || 3)); }
       })
       .catch(function () { setTimeout(tick, 10000); });
   }

@@ -27,6 +27,7 @@ from review.models import Statement
 from tests.factories import Office
 from tests.live import serving
 from tests.publishing.helpers import drain
+from tests.publishing.test_pages import login
 from tests.publishing.workers import Workers
 from tests.wechat.test_client import Sandbox
 from wechat import quota
@@ -264,6 +265,9 @@ def test_a_waiting_one_switched_to_publish_goes_out_freely(app: Flask, office: O
     fill_period(app)
     st = mass(office, "normal")
     settle(app, office, st["id"], want="pending")
+    web = login(app, office.leader.user.username)
+    live_block = web.get(f"/statements/{st['id']}/live").get_json()
+    assert live_block["in_flight"] is True and live_block["poll_seconds"] == 60  # waiting hours: once a minute
     assert office.expert.post(f"/statements/{st['id']}/wechat-mode", {"wechat_mode": "publish"}).status_code == 403
     bad = office.leader.post(f"/statements/{st['id']}/wechat-mode", {"wechat_mode": "mass_send"})
     assert bad.status_code == 400
