@@ -54,7 +54,8 @@ TABLES = tables()
 
 
 def test_the_code_base_declares_a_table_per_aggregate() -> None:
-    assert {t.name for t in TABLES.values()} == {"statement", "delivery", "case", "notification_send", "interaction"}
+    assert {t.name for t in TABLES.values()} == {"statement", "delivery", "case", "notification_send", "interaction",
+                                                "wechat_mass", "wechat_mass_item"}
 
 
 @pytest.mark.parametrize("name", sorted(TABLES))
