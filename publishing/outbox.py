@@ -515,33 +515,29 @@ def sweep() -> int:
 def wake(delivery_id: int) -> bool:
     """An outside event (a WeChat callback) says this delivery has news: make it ready now and queue it."""
     begin_write()
-    d = _locked(delivery_id)
-    if d is None or d.state != DeliveryState.PENDING:
-        db.session.rollback()
-        return False
-    d.next_attempt_at = utcnow()
-    priority, ready, key = d.priority, d.ready_at, d.delivery_key
-    after_commit(db.session, lambda: queues.enqueue(delivery_id, priority, ready, key=key))
+    woken = ready_now([delivery_id])
     db.session.commit()
-    return True
+    return woken == 1
 
 
-def ready_now(delivery_ids: Sequence[int]) -> None:
-    """In the caller's transaction: these deliveries, if pending, may be attempted now; their jobs are queued
-    once it commits (the sweep queues them should that be lost). One that a worker holds is left alone."""
+def ready_now(delivery_ids: Sequence[int]) -> int:
+    """In the caller's transaction: these deliveries, if pending, may be attempted now (or at their go-live,
+    if it is still ahead); their jobs are queued once it commits (the sweep queues them should that be lost).
+    One that a worker holds is left alone. Answers how many were pending."""
     if not delivery_ids:
-        return
+        return 0
     now = utcnow()
     db.session.execute(update(Delivery).where(Delivery.id.in_(delivery_ids), Delivery.state == DeliveryState.PENDING)
                        .values(next_attempt_at=now).execution_options(synchronize_session=False))
-    ready = db.session.execute(select(Delivery.id, Delivery.priority, Delivery.delivery_key)
+    ready = db.session.execute(select(Delivery.id, Delivery.priority, Delivery.delivery_key, Delivery.due_at)
                                .where(Delivery.id.in_(delivery_ids), Delivery.state == DeliveryState.PENDING)).all()
 
     def enqueue() -> None:
-        for delivery_id, priority, key in ready:
-            queues.enqueue(delivery_id, priority, None, key=key)
+        for delivery_id, priority, key, due_at in ready:
+            queues.enqueue(delivery_id, priority, max(due_at, now), key=key)
 
     after_commit(db.session, enqueue)
+    return len(ready)
 
 
 def in_flight(channel: str) -> list[Delivery]:
