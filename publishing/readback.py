@@ -203,6 +203,17 @@ def after_published(delivery_id: int) -> None:
 # --- the portal's own reader ------------------------------------------------------------------------
 
 
+def fetch_page(url: str) -> tuple[int, str]:
+    """A page another system serves (a CMS's, a channel's article): its HTTP status and text, at most
+    MAX_PAGE_BYTES, within FETCH_TIMEOUT; `Unavailable` when it cannot be reached."""
+    try:
+        resp = requests.get(url, timeout=FETCH_TIMEOUT, stream=True, allow_redirects=True)
+        raw = resp.raw.read(MAX_PAGE_BYTES + 1, decode_content=True)
+    except requests.RequestException as error:
+        raise Unavailable(f"无法读取 {url[:120]}：{type(error).__name__}") from error
+    return resp.status_code, raw[:MAX_PAGE_BYTES].decode(resp.encoding or "utf-8", errors="replace")
+
+
 def read_portal(d: Delivery) -> str:
     """Our own page is rendered by this app (the same code the public reaches); a CMS's page is fetched."""
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
@@ -213,16 +224,12 @@ def read_portal(d: Delivery) -> str:
         if own.status_code != 200:
             raise Unavailable(f"门户页面返回 {own.status_code}")
         return own.get_data(as_text=True)
-    try:
-        resp = requests.get(url, timeout=FETCH_TIMEOUT, stream=True, allow_redirects=True)
-        if resp.status_code >= 500 or resp.status_code in (404, 429):
-            raise Unavailable(f"页面返回 HTTP {resp.status_code}")
-        raw = resp.raw.read(MAX_PAGE_BYTES + 1, decode_content=True)
-    except requests.RequestException as error:
-        raise Unavailable(f"无法读取 {url[:120]}：{type(error).__name__}") from error
-    if resp.status_code >= 400:
+    status, page = fetch_page(url)
+    if status >= 500 or status in (404, 429):
+        raise Unavailable(f"页面返回 HTTP {status}")
+    if status >= 400:
         return ""  # the CMS answers but shows nothing: the statement is not what it shows
-    return raw[:MAX_PAGE_BYTES].decode(resp.encoding or "utf-8", errors="replace")
+    return page
 
 
 register(Channel.PORTAL.value, read_portal)

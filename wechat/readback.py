@@ -6,12 +6,11 @@ from __future__ import annotations
 import html
 import re
 
-import requests
-
 from publishing import readback
 from publishing.channels import PermanentError, TransientError
 from publishing.models import Delivery
 from wechat import client
+from wechat.channel import MASS_SEND
 from wechat.render import article
 
 SRCDOC = re.compile(r'srcdoc="([^"]*)"', re.S)
@@ -23,16 +22,11 @@ def read_mass_article(d: Delivery) -> str:
     """A mass-sent article (interface §14) as a follower's phone opens it: the page at its URL."""
     if not d.url:
         raise readback.Unavailable("群发文章没有网址（未收到 MASSSENDJOBFINISH），无法回读")
-    try:
-        resp = requests.get(d.url, timeout=readback.FETCH_TIMEOUT, stream=True, allow_redirects=True)
-        raw = resp.raw.read(readback.MAX_PAGE_BYTES + 1, decode_content=True)
-    except requests.RequestException as error:
-        raise readback.Unavailable(f"无法读取群发文章：{type(error).__name__}") from error
-    if resp.status_code in (404, 410):
+    status, page = readback.fetch_page(d.url)
+    if status in (404, 410):
         raise readback.Gone("群发文章已不存在")
-    if resp.status_code >= 400:
-        raise readback.Unavailable(f"群发文章页面返回 HTTP {resp.status_code}")
-    page = raw[:readback.MAX_PAGE_BYTES].decode(resp.encoding or "utf-8", errors="replace")
+    if status >= 400:
+        raise readback.Unavailable(f"群发文章页面返回 HTTP {status}")
     framed = SRCDOC.search(page)  # the sandbox's page shows the article in a frame, as a phone's WebView would
     if framed is not None:
         page = html.unescape(framed.group(1))
@@ -43,7 +37,7 @@ def read_mass_article(d: Delivery) -> str:
 
 def read_article(d: Delivery) -> str:
     """The published article's title and content as WeChat now serves them."""
-    if (d.data or {}).get("mode") == "mass_send":
+    if (d.data or {}).get("mode") == MASS_SEND:
         return read_mass_article(d)
     article_id = d.external_id or (d.data or {}).get("article_id")
     if not article_id:
