@@ -68,6 +68,11 @@ class Dispatch:
     reason: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def keep(self, **values: Any) -> None:
+        """Store ids durably first (`remember`, committed at once), then in this attempt's view of the data."""
+        self.remember(**values)
+        self.data.update(values)
+
 
 class Channel(Protocol):
     """A destination for statements."""

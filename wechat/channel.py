@@ -48,10 +48,10 @@ RECONCILE_LIMIT = timedelta(minutes=30)
 RECONCILE_PAGES = 5
 #: The editor's limit on the author field.
 AUTHOR_MAX_CHARS = 8
-#: Stands in for an uploaded image's URL when the limits are checked before any upload;
-#: as long as the mmbiz.qpic.cn URLs WeChat returns.
 #: `Dispatch.data["mode"]` of a statement that asked for a mass send (interface §14).
 MASS_SEND = "mass_send"
+#: Stands in for an uploaded image's URL when the limits are checked before any upload;
+#: as long as the mmbiz.qpic.cn URLs WeChat returns.
 PLACEHOLDER_IMAGE_URL = "https://mmbiz.qpic.cn/sz_mmbiz_jpg/" + "x" * 100 + "/0?wx_fmt=jpeg&from=appmsg"
 
 
@@ -61,11 +61,6 @@ def _record_locale() -> Iterator[None]:
     with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE") or "zh_Hans_CN"):
         yield
 
-
-def _remember(job: Dispatch, **values: Any) -> None:
-    """Store ids durably first, then in this attempt's view of the data."""
-    job.remember(**values)
-    job.data.update(values)
 
 
 def _sha256(src: str) -> str:
@@ -108,7 +103,7 @@ class WechatChannel:
         uploaded, item = self.news_item(api, job)
         answer = api.draft.add([item])
         # the draft's id the moment it is returned: with it, no later attempt makes a second draft
-        _remember(job, image_urls=uploaded, thumb_media_id=item["thumb_media_id"], media_id=answer["media_id"])
+        job.keep(image_urls=uploaded, thumb_media_id=item["thumb_media_id"], media_id=answer["media_id"])
 
     def news_item(self, api: WechatClient, job: Dispatch) -> tuple[dict[str, str], dict[str, Any]]:
         """The article as WeChat takes it (draft/add's news item), with its images and cover uploaded."""
@@ -162,7 +157,7 @@ class WechatChannel:
             return self._submit(api, job)
 
     def _submit(self, api: WechatClient, job: Dispatch) -> Wait:
-        _remember(job, submit_started_at=utcnow().isoformat(), polls=0)
+        job.keep(submit_started_at=utcnow().isoformat(), polls=0)
         try:
             answer = api.freepublish.submit(job.data["media_id"])
         except WechatPermanent as error:
@@ -172,12 +167,12 @@ class WechatChannel:
             # or deleted it. Reconciling tells which; submitting again cannot help.
             return self._wait(job)
         # submitted_at: the moment the account accepted it (the WeChat side of the go-live skew)
-        _remember(job, publish_id=str(answer["publish_id"]), submitted_at=utcnow().isoformat())
+        job.keep(publish_id=str(answer["publish_id"]), submitted_at=utcnow().isoformat())
         return Wait(1)
 
     def _wait(self, job: Dispatch) -> Wait:
         polls = int(job.data.get("polls") or 0) + 1
-        _remember(job, polls=polls)
+        job.keep(polls=polls)
         return Wait(min(MAX_POLL_WAIT, 2 ** (polls - 1)))
 
     def _poll(self, api: WechatClient, job: Dispatch) -> Published | Wait:
@@ -197,7 +192,7 @@ class WechatChannel:
                     id=publish_id))
             return self._wait(job)
         # Final: the draft is used up. Forget it, so a retry by the office starts afresh.
-        _remember(job, media_id=None, publish_id=None, submit_started_at=None, polls=0,
+        job.keep(media_id=None, publish_id=None, submit_started_at=None, polls=0,
                   failed_publish_id=publish_id)
         reason = FAILED_STATUS.get(status, gettext("未知状态"))
         raise PermanentError(gettext("微信发布失败：%(reason)s（状态 %(status)s）", reason=reason, status=status))
@@ -216,7 +211,7 @@ class WechatChannel:
             article_id, url = found
             return Published(url=url, external_id=article_id, details={"article_id": article_id, "publish_id": None})
         if _since(job, "submit_started_at") > RECONCILE_LIMIT:
-            _remember(job, media_id=None, submit_started_at=None, polls=0, unconfirmed_media_id=media_id)
+            job.keep(media_id=None, submit_started_at=None, polls=0, unconfirmed_media_id=media_id)
             raise PermanentError(gettext(
                 "无法确认微信是否已提交发布：草稿已不在草稿箱，已发布列表中也未找到该文章。"
                 "请在公众平台人工核查；确认未发布后再重试（重试会新建草稿并提交）"))

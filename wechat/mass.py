@@ -24,7 +24,7 @@ with the mass send's reason.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from flask_babel import gettext
 
@@ -48,15 +48,24 @@ MAX_WAIT = 30
 RETRY_PAUSE = 61
 
 
-def _remember(job: Dispatch, **values: Any) -> None:
-    job.remember(**values)
-    job.data.update(values)
-
 
 def _wait(job: Dispatch) -> Wait:
     polls = int(job.data.get("mass_polls") or 0) + 1
-    _remember(job, mass_polls=polls)
+    job.keep(mass_polls=polls)
     return Wait(min(MAX_WAIT, 2 ** min(polls - 1, 5)))
+
+
+def _leave(job: Dispatch, mass_id: int, reason: str) -> NoReturn:
+    """The mass send failed: this delivery forgets it (a retry by office starts from the quota again) and fails
+    with the mass send's reason."""
+    job.keep(mass_send_id=None, article_idx=None, failed_mass_send_id=mass_id)
+    raise PermanentError(reason)
+
+
+def _stop(job: Dispatch, mass: MassSend, reason: str) -> NoReturn:
+    """WeChat's outcome ends the mass send (counted: it was accepted): every member fails with `reason`."""
+    quota.failed(mass.id, reason, refund=False)
+    _leave(job, mass.id, reason)
 
 
 def publish(channel: WechatChannel, api: WechatClient, job: Dispatch) -> Published | Wait | None:
@@ -67,22 +76,22 @@ def publish(channel: WechatChannel, api: WechatClient, job: Dispatch) -> Publish
             allocation = quota.allocate(job.delivery_id, job.statement_id, str(job.extra.get("priority")),
                                         job.approved_at)
             if isinstance(allocation, quota.Waiting):
-                _remember(job, waiting_for_quota=True, waiting_until=allocation.until.isoformat())
+                job.keep(waiting_for_quota=True, waiting_until=allocation.until.isoformat())
                 seconds = (allocation.until - utcnow()).total_seconds()
                 return Wait(max(1.0, seconds + 1))
             if isinstance(allocation, quota.NoSlot):
-                _remember(job, mode="publish", waiting_for_quota=False, quota_fallback=True)
+                job.keep(mode="publish", waiting_for_quota=False, quota_fallback=True)
                 quota.tell_office_quota_spent(job.statement_id, job.title, job.unit_name)
                 return None
             if isinstance(allocation, quota.Switched):
-                _remember(job, mode="publish", waiting_for_quota=False, switched_to_publish=True)
+                job.keep(mode="publish", waiting_for_quota=False, switched_to_publish=True)
                 return None
-            _remember(job, mass_send_id=allocation.mass_send_id, article_idx=allocation.article_idx,
+            job.keep(mass_send_id=allocation.mass_send_id, article_idx=allocation.article_idx,
                       waiting_for_quota=False, mass_polls=0)
             mass_id = allocation.mass_send_id
         mass = quota.get(int(mass_id))
         if mass.state in (MassState.NO_QUOTA, MassState.CANCELLED):
-            _remember(job, mass_send_id=None, article_idx=None)
+            job.keep(mass_send_id=None, article_idx=None)
             continue
         return _follow(channel, api, job, mass)
     raise TransientError(gettext("群发名额分配未完成，稍后再试"))
@@ -98,8 +107,7 @@ def _article_idx(job: Dispatch, mass: MassSend) -> int:
 
 def _follow(channel: WechatChannel, api: WechatClient, job: Dispatch, mass: MassSend) -> Published | Wait | None:
     if mass.state == MassState.FAILED:
-        _remember(job, mass_send_id=None, article_idx=None, failed_mass_send_id=mass.id)
-        raise PermanentError(mass.error or gettext("群发失败"))
+        _leave(job, mass.id, mass.error or gettext("群发失败"))
     if mass.state == MassState.SENT:
         settled = _settled(job, mass)
         if settled is not None:
@@ -140,10 +148,9 @@ def _drive(channel: WechatChannel, api: WechatClient, job: Dispatch, mass_id: in
     if mass.state == MassState.SENT:
         return _settled(job, mass) or _wait(job)
     if mass.state == MassState.FAILED:
-        _remember(job, mass_send_id=None, article_idx=None, failed_mass_send_id=mass.id)
-        raise PermanentError(mass.error or gettext("群发失败"))
+        _leave(job, mass.id, mass.error or gettext("群发失败"))
     # no quota or dissolved meanwhile: back to the quota on the next attempt
-    _remember(job, mass_send_id=None, article_idx=None)
+    job.keep(mass_send_id=None, article_idx=None)
     return Wait(1)
 
 
@@ -189,11 +196,10 @@ def _submit(channel: WechatChannel, api: WechatClient, job: Dispatch, mass: Mass
             return Wait(RETRY_PAUSE)
         if error.errcode == 45028:
             quota.no_quota(mass.id)
-            _remember(job, mass_send_id=None, article_idx=None)
+            job.keep(mass_send_id=None, article_idx=None)
             return Wait(1)  # the next attempt meets the quota's no-slot rule
         quota.failed(mass.id, error.reason, refund=True)  # refused: it never counted
-        _remember(job, mass_send_id=None, article_idx=None, failed_mass_send_id=mass.id)
-        raise
+        _leave(job, mass.id, error.reason)
     data_id = answer.get("msg_data_id")
     quota.accepted(mass.id, str(answer["msg_id"]), str(data_id) if data_id is not None else None)
     return _wait(job)
@@ -214,15 +220,10 @@ def _poll(api: WechatClient, job: Dispatch, mass: MassSend) -> Published | Wait 
             reason = quota.failure_reason("err(40002)")
         else:
             reason = gettext("群发发送失败（微信返回 SEND_FAIL）")
-        quota.failed(mass.id, reason, refund=False)
-        _remember(job, mass_send_id=None, article_idx=None, failed_mass_send_id=mass.id)
-        raise PermanentError(reason)
+        _stop(job, mass, reason)
     submitted = mass.submitted_at or utcnow()
     if utcnow() - submitted > UNCONFIRMED_LIMIT:
-        reason = quota.failure_reason("err(40002)")
-        quota.failed(mass.id, reason, refund=False)
-        _remember(job, mass_send_id=None, article_idx=None, failed_mass_send_id=mass.id)
-        raise PermanentError(reason)
+        _stop(job, mass, quota.failure_reason("err(40002)"))
     if utcnow() - submitted > UNCONFIRMED_NOTICE:
         quota.mark_unconfirmed_told(mass.id, job.statement_id, job.title)
     return _wait(job)
