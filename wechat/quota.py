@@ -49,6 +49,8 @@ ACCOUNT_LIMITS = {"subscription": 1, "service": 4}
 MAX_ARTICLES = 8
 #: Mass sends that hold (or held) the period's slot.
 SPENDING = (MassState.RESERVED, MassState.SUBMITTING, MassState.SENDING, MassState.SENT)
+#: The order waiting statements go in: most urgent first, then by approval time.
+QUEUE_ORDER = (MassItem.priority_rank, MassItem.approved_at, MassItem.id)
 #: The `mid` of a mass-sent article's URL: its msg_data_id.
 MID = re.compile(r"[?&]mid=(\d+)")
 
@@ -134,7 +136,7 @@ Allocation = Bundled | Waiting | NoSlot | Switched
 def _queue(limit: int) -> list[MassItem]:
     return list(db.session.scalars(
         select(MassItem).where(MassItem.state == ItemState.WAITING)
-        .order_by(MassItem.priority_rank, MassItem.approved_at, MassItem.id).limit(limit).with_for_update()
+        .order_by(*QUEUE_ORDER).limit(limit).with_for_update()
         .execution_options(populate_existing=True)
     ))
 
@@ -148,14 +150,9 @@ def _bundle(period: MassPeriod, members: list[MassItem]) -> MassSend:
     for idx, item in enumerate(members, 1):
         transition(item, MASS_ITEM, ItemEvent.BUNDLED, actor=None, values={"mass_send_id": mass.id, "article_idx": idx},
                    after={"state": ItemState.BUNDLED.value, "mass_send_id": mass.id, "article_idx": idx})
-    _wake_after_commit([m.delivery_id for m in members])
+    outbox.ready_now([m.delivery_id for m in members])
     log.info("mass send %s takes the slot of %s for %d article(s)", mass.id, period.start, len(members))
     return mass
-
-
-def _wake_after_commit(delivery_ids: list[int]) -> None:
-    """These members may go now: ready in this transaction, queued after it commits (outbox.ready_now)."""
-    outbox.ready_now(delivery_ids)
 
 
 def _item_locked(delivery_id: int) -> MassItem | None:
@@ -327,10 +324,17 @@ def _locked(mass_send_id: int) -> MassSend:
     return mass
 
 
+def _refund(period_start: datetime) -> None:
+    """Give a mass send's slot back to the period that counted it (it never reached WeChat's count)."""
+    db.session.execute(update(MassPeriod).where(MassPeriod.start == period_start, MassPeriod.used > 0)
+                       .values(used=MassPeriod.used - 1))
+
+
 def _step(mass_send_id: int, event: MassEvent, values: dict[str, Any], *, wake: bool = False,
           period_used: int | None = None, refund: bool = False) -> MassSend | None:
     """One step of the mass send in its own transaction; None when it had already moved on."""
     begin_write()
+    # the period row first, as every decision takes it (the refund's UPDATE locks the same row)
     period = _period_locked(utcnow()) if (period_used is not None or refund) else None
     mass = _locked(mass_send_id)
     if not MASS_SEND.allows(mass.state, event):
@@ -339,17 +343,13 @@ def _step(mass_send_id: int, event: MassEvent, values: dict[str, Any], *, wake: 
     transition(mass, MASS_SEND, event, actor=None, values=values,
                after={"state": MASS_SEND.target(mass.state, event),
                       **{k: v for k, v in values.items() if k in ("msg_id", "error", "clientmsgid")}})
-    if period is not None and mass.period_start == period.start:
-        if period_used is not None:
-            period.used = period_used
-            period.spent_elsewhere_at = utcnow()
-        elif refund:
-            period.used = max(0, period.used - 1)
-    elif refund:  # the slot was counted in an earlier period: give it back there
-        db.session.execute(update(MassPeriod).where(MassPeriod.start == mass.period_start, MassPeriod.used > 0)
-                           .values(used=MassPeriod.used - 1))
+    if refund:
+        _refund(mass.period_start)
+    elif period is not None and period_used is not None and mass.period_start == period.start:
+        period.used = period_used
+        period.spent_elsewhere_at = utcnow()
     if wake:
-        _wake_after_commit([m.delivery_id for m in db.session.scalars(
+        outbox.ready_now([m.delivery_id for m in db.session.scalars(
             select(MassItem).where(MassItem.mass_send_id == mass_send_id))])
     db.session.commit()
     return mass
@@ -475,7 +475,7 @@ def withdraw(delivery_id: int) -> Out | None:
     (the others keep their order, a mass send left empty gives its slot back); in a submitted one, its own
     article must be deleted at WeChat (the answer says which)."""
     begin_write()
-    period = _period_locked(utcnow())
+    _period_locked(utcnow())
     item = _item_locked(delivery_id)
     if item is None or item.state in (ItemState.WITHDRAWN, ItemState.SWITCHED):
         db.session.commit()
@@ -499,14 +499,10 @@ def withdraw(delivery_id: int) -> Out | None:
         if rest:
             transition(mass, MASS_SEND, MassEvent.REGROUPED, actor=None,
                        after={"articles": [o.delivery_id for o in rest]})
-            _wake_after_commit([o.delivery_id for o in rest])
+            outbox.ready_now([o.delivery_id for o in rest])
         else:
             transition(mass, MASS_SEND, MassEvent.CANCELLED, actor=None)
-            if mass.period_start == period.start:
-                period.used = max(0, period.used - 1)
-            else:
-                db.session.execute(update(MassPeriod).where(MassPeriod.start == mass.period_start,
-                                                            MassPeriod.used > 0).values(used=MassPeriod.used - 1))
+            _refund(mass.period_start)
         db.session.commit()
         return None
     out = Out(mass.id, mass.msg_id, item.article_idx or 1)
@@ -528,7 +524,7 @@ def switch_to_publish(actor: User, statement: Statement) -> bool:
         return False
     transition(item, MASS_ITEM, ItemEvent.SWITCHED, actor=actor, after={"state": ItemState.SWITCHED.value,
                                                                      "wechat_mode": "publish"})
-    _wake_after_commit([d.id])
+    outbox.ready_now([d.id])
     return True
 
 
@@ -555,7 +551,7 @@ def status() -> Status:
     row = db.session.execute(select(MassPeriod.used, MassPeriod.limit).where(MassPeriod.start == start)).first()
     waiting = list(db.session.scalars(
         select(MassItem.statement_id).where(MassItem.state == ItemState.WAITING)
-        .order_by(MassItem.priority_rank, MassItem.approved_at, MassItem.id)))
+        .order_by(*QUEUE_ORDER)))
     limit = row.limit if row is not None else period_limit()
     return Status(account_type(), start, end, row.used if row is not None else 0, limit, waiting)
 
@@ -568,7 +564,7 @@ def waiting_details() -> list[dict[str, Any]]:
         .join(Release, Release.statement_id == MassItem.statement_id)
         .join(Revision, Revision.id == Release.revision_id)
         .where(MassItem.state == ItemState.WAITING)
-        .order_by(MassItem.priority_rank, MassItem.approved_at, MassItem.id)
+        .order_by(*QUEUE_ORDER)
     ).all()
     return [{"id": r.statement_id, "title": r.title, "priority": r.priority, "approved_at": r.approved_at}
             for r in rows]
